@@ -1,0 +1,41 @@
+"""The ``accord`` command: one module per command group, composed here."""
+
+from __future__ import annotations
+
+import typer
+
+import accord
+from accord.cli import lint
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="accord",
+    help="Data contracts: lint, check compatibility, publish, and enforce them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"accord {accord.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Data contracts: lint, check compatibility, publish, and enforce them."""
+
+
+app.command("lint")(lint.lint)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,160 @@
+"""Reading contract documents from YAML or JSON text, keeping the line of every value."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from contracts.problems import Problem
+
+__all__ = ["DocumentSyntaxError", "SourceDocument", "parse_text", "read_file"]
+
+Format = Literal["yaml", "json"]
+
+
+class DocumentSyntaxError(ValueError):
+    """The text is not YAML/JSON at all (unreadable input, as opposed to an invalid contract)."""
+
+    def __init__(self, source: str, message: str, line: int | None = None) -> None:
+        self.source, self.reason, self.line = source, message, line
+        where = f"{source}:{line}" if line else source
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceDocument:
+    """A parsed document, where it came from, and the line each JSON pointer starts on."""
+
+    data: Any
+    source: str = "<document>"
+    lines: Mapping[str, int] = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()
+
+    def line_of(self, pointer: str) -> int | None:
+        """Line of `pointer`, or of its nearest ancestor that has one."""
+        while True:
+            if pointer in self.lines:
+                return self.lines[pointer]
+            if not pointer:
+                return None
+            pointer = pointer.rsplit("/", 1)[0]
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML with 1.2 scalars: dates stay strings and only true/false are booleans."""
+
+
+_YAML11_ONLY = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool"}
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _YAML11_ONLY]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def _escape(key: object) -> str:
+    return str(key).replace("~", "~0").replace("/", "~1")
+
+
+def _index_lines(
+    node: yaml.Node, pointer: str, lines: dict[str, int], problems: list[Problem]
+) -> None:
+    lines.setdefault(pointer, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            child = f"{pointer}/{_escape(key)}"
+            if key in seen:
+                problems.append(
+                    Problem(
+                        child,
+                        f"duplicate key {key!r} (the later value would silently win)",
+                        "duplicate-key",
+                        line=key_node.start_mark.line + 1,
+                    )
+                )
+            seen.add(key)
+            lines[child] = key_node.start_mark.line + 1
+            _index_lines(value_node, child, lines, problems)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index_lines(item, f"{pointer}/{i}", lines, problems)
+
+
+def _compose(text: str, source: str) -> tuple[Any, dict[str, int], list[Problem]]:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise DocumentSyntaxError(source, f"invalid YAML: {exc.problem or exc}", line) from None
+    except yaml.YAMLError as exc:
+        raise DocumentSyntaxError(source, f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    lines: dict[str, int] = {}
+    problems: list[Problem] = []
+    if node is not None:
+        _index_lines(node, "", lines, problems)
+    return data, lines, problems
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def parse_text(
+    text: str | bytes, source: str = "<document>", fmt: Format | None = None
+) -> SourceDocument:
+    """Parse YAML or JSON (`fmt` None: JSON when the text starts with ``{``)."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DocumentSyntaxError(source, f"not UTF-8 text (byte {exc.start})") from None
+    text = text.removeprefix("\ufeff")
+    if fmt is None:
+        fmt = "json" if text.lstrip().startswith("{") else "yaml"
+    if fmt == "json":
+        try:
+            data = json.loads(text, object_pairs_hook=_reject_duplicates)
+        except json.JSONDecodeError as exc:
+            raise DocumentSyntaxError(source, f"invalid JSON: {exc.msg}", exc.lineno) from None
+        except ValueError as exc:
+            raise DocumentSyntaxError(source, f"invalid JSON: {exc}") from None
+        try:  # JSON is (nearly) YAML, which gives us lines for free.
+            _, lines, _ = _compose(text, source)
+        except DocumentSyntaxError:
+            lines = {}
+        return SourceDocument(data, source, lines)
+    data, lines, problems = _compose(text, source)
+    return SourceDocument(data, source, lines, tuple(problems))
+
+
+def read_file(path: str | Path) -> SourceDocument:
+    """Read and parse a contract file; the format follows the extension."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DocumentSyntaxError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    fmt: Format | None = "json" if path.suffix.lower() == ".json" else None
+    return parse_text(raw, str(path), fmt)

@@ -1,0 +1,1 @@
+"""What runs inside users' pipelines: validators, Kafka and batch enforcement, reporting."""

@@ -1,0 +1,1 @@
+"""The registry service: HTTP API over versioned contracts, on SQLite or PostgreSQL."""

@@ -1,0 +1,72 @@
+"""`accord lint` through the real console script."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import EXAMPLE_FILES
+
+ACCORD = [sys.executable, "-m", "accord"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*ACCORD, *args], capture_output=True, text=True, check=False)
+
+
+def test_help_lists_commands_and_version() -> None:
+    help_text = run("--help")
+    assert help_text.returncode == 0
+    assert "lint" in help_text.stdout
+    version = run("--version")
+    assert version.returncode == 0 and version.stdout.startswith("accord ")
+
+
+def test_examples_lint_clean() -> None:
+    result = run("lint", *map(str, EXAMPLE_FILES))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "\x1b[" not in result.stdout  # no colour codes when not on a terminal
+
+
+def test_broken_file_exits_1_and_names_file_line_and_path(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: demo.events\nowner: {team: demo}\nstatsu: active\n"
+        "schema: {type: object, properties: {id: {type: 5}}}\n"
+        "semantics: {nope: {unit: s}}\n"
+    )
+    result = run("lint", str(bad))
+    assert result.returncode == 1
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith(
+        f"{bad}:3: error: /statsu: unknown key 'statsu' (did you mean 'status'?)"
+    )
+    assert any(f"{bad}:4: error: /schema/properties/id/type" in line for line in lines)
+    assert any(f"{bad}:5: error: /semantics/nope" in line for line in lines)
+
+
+def test_json_format(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"name": "demo.events", "owner": {"team": "demo"}, "schema": {}, "tagz": []}')
+    result = run("lint", "--format", "json", str(bad))
+    assert result.returncode == 1
+    [report] = json.loads(result.stdout)
+    assert report["problems"][0]["path"] == "/tagz"
+    assert report["problems"][0]["line"] == 1
+
+
+def test_unreadable_input_exits_2_on_stderr(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: [unclosed\n")
+    result = run("lint", str(broken), str(tmp_path / "missing.yaml"))
+    assert result.returncode == 2
+    assert f"{broken}:2: invalid YAML" in result.stderr
+    assert "missing.yaml: cannot read" in result.stderr
+    assert result.stdout == ""
+
+
+def test_usage_error_exits_2() -> None:
+    assert run("lint").returncode == 2
+    assert run("no-such-command").returncode == 2
