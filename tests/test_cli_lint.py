@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import EXAMPLE_FILES
-
-ACCORD = [sys.executable, "-m", "accord"]
+from tests.conftest import ACCORD, EXAMPLE_FILES
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*ACCORD, *args], capture_output=True, text=True, check=False)
+    return subprocess.run([ACCORD, *args], capture_output=True, text=True, check=False)
 
 
 def test_help_lists_commands_and_version() -> None:

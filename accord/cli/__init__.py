@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 import accord
-from accord.cli import lint
+from accord.cli import compat, lint
 
 __all__ = ["app", "main"]
 
@@ -35,6 +35,8 @@ def _root(
 
 
 app.command("lint")(lint.lint)
+app.command("diff")(compat.diff)
+app.command("check")(compat.check)
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 from rich.console import Console
 
@@ -10,8 +12,9 @@ __all__ = ["EXIT_BREACH", "EXIT_OK", "EXIT_USAGE", "err", "fail", "out"]
 EXIT_OK, EXIT_BREACH, EXIT_USAGE = 0, 1, 2
 
 # Rich already turns colour off when the stream is not a terminal and honours NO_COLOR.
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Off a terminal (CI logs, pipes) lines are not wrapped at 80 columns.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:

@@ -1,0 +1,199 @@
+"""``accord diff`` and ``accord check``: compatibility of contract changes, for CI."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+
+from accord.cli.output import EXIT_BREACH, EXIT_OK, err, fail, out
+from accord.cli.report_formats import render_github, render_json, render_junit, render_text
+from contracts import (
+    CompatibilityMode,
+    Contract,
+    ContractError,
+    DocumentSyntaxError,
+    Policy,
+    SourceDocument,
+    load_contract,
+    parse_text,
+    read_file,
+    record_validator_class,
+)
+from contracts.compatibility import CompatibilityReport, check_compatibility, check_schemas
+
+
+class ReportFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    JUNIT = "junit"
+    GITHUB = "github"
+
+
+ModeOption = typer.Option(None, "--mode", "-m", help="Override the contract's compatibility mode.")
+PolicyOption = typer.Option(None, "--policy", "-p", help="Override the contract's policy.")
+FormatOption = typer.Option(ReportFormat.TEXT, "--format", "-f", help="Output format.")
+
+
+def _is_contract(data: Any) -> bool:
+    return isinstance(data, Mapping) and "schema" in data and "name" in data
+
+
+def _contract(doc: SourceDocument) -> Contract:
+    try:
+        return load_contract(doc)
+    except ContractError as exc:
+        for problem in exc.problems:
+            err.print(escape(problem.format(doc.source)), style="red")
+        raise fail(f"{doc.source} is not a valid contract") from None
+
+
+def _schema(doc: SourceDocument) -> Mapping[str, Any] | bool:
+    data = doc.data
+    if not isinstance(data, Mapping | bool):
+        raise fail(
+            f"{doc.source}: neither a contract nor a JSON Schema (top level is not an object)"
+        )
+    try:
+        cls = record_validator_class(data)
+    except ValueError as exc:
+        raise fail(f"{doc.source}: /$schema: {exc}") from None
+    problems = list(cls(cls.META_SCHEMA).iter_errors(data))
+    if problems:
+        first = problems[0]
+        pointer = "".join(f"/{p}" for p in first.absolute_path) or "/"
+        line = doc.line_of(pointer if pointer != "/" else "")
+        where = f"{doc.source}:{line}" if line else doc.source
+        raise fail(f"{where}: {pointer}: not a valid JSON Schema: {first.message}")
+    return data
+
+
+def _read(path: Path) -> SourceDocument:
+    try:
+        return read_file(path)
+    except DocumentSyntaxError as exc:
+        raise fail(str(exc)) from None
+
+
+def _emit(
+    report: CompatibilityReport, subject: str, doc: SourceDocument, fmt: ReportFormat
+) -> None:
+    if fmt is ReportFormat.JSON:
+        out.print_json(render_json(report, subject))
+    elif fmt is ReportFormat.JUNIT:
+        out.print(render_junit(report, subject), markup=False, highlight=False)
+    elif fmt is ReportFormat.GITHUB:
+        text = render_github(report, doc.source, doc.line_of)
+        if text:
+            out.print(text, markup=False, highlight=False)
+    else:
+        render_text(report, subject, out)
+    raise typer.Exit(EXIT_OK if report.compatible else EXIT_BREACH)
+
+
+def diff(
+    old: Path = typer.Argument(..., help="The current contract (or bare JSON Schema) file."),
+    new: Path = typer.Argument(..., help="The proposed contract (or bare JSON Schema) file."),
+    mode: CompatibilityMode | None = ModeOption,
+    policy: Policy | None = PolicyOption,
+    fmt: ReportFormat = FormatOption,
+) -> None:
+    """Compare two contract files (or two JSON Schemas) and judge the change."""
+    old_doc, new_doc = _read(old), _read(new)
+    if _is_contract(old_doc.data) and _is_contract(new_doc.data):
+        before, after = _contract(old_doc), _contract(new_doc)
+        report = check_compatibility(after, [(1, before)], mode=mode, policy=policy)
+        subject = after.name
+    elif _is_contract(old_doc.data) or _is_contract(new_doc.data):
+        raise fail(
+            f"{old} and {new}: compare a contract with a contract, or a schema with a schema"
+        )
+    else:
+        report = check_schemas(
+            _schema(old_doc),
+            _schema(new_doc),
+            mode=mode or CompatibilityMode.BACKWARD,
+            policy=policy or Policy.STRICT,
+        )
+        subject = new.name
+    _emit(report, subject, new_doc, fmt)
+
+
+def _git_history(path: Path, rev: str) -> list[tuple[int, Contract]]:
+    try:
+        prefix = subprocess.run(
+            ["git", "ls-files", "--full-name", "--error-unmatch", "--", path.name],
+            cwd=path.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        shown = subprocess.run(
+            ["git", "show", f"{rev}:{prefix}"],
+            cwd=path.parent,
+            capture_output=True,
+            check=False,
+        )
+    except (OSError, subprocess.CalledProcessError) as exc:
+        stderr = getattr(exc, "stderr", "") or str(exc)
+        raise fail(f"{path}: not tracked by git ({stderr.strip()})") from None
+    if shown.returncode != 0:
+        # A contract that does not exist at `rev` is new: nothing to be compatible with.
+        return []
+    doc = parse_text(shown.stdout, f"{rev}:{prefix}")
+    return [(1, _contract(doc))]
+
+
+def _registry_report(
+    contract: Contract, url: str, mode: CompatibilityMode | None, policy: Policy | None
+) -> CompatibilityReport:
+    from enforcers.registry_client import RegistryClient, RegistryError
+
+    try:
+        with RegistryClient(url) as client:
+            return client.check_compatibility(contract.to_document(), mode=mode, policy=policy)
+    except RegistryError as exc:
+        raise fail(f"registry {url}: {exc}") from None
+
+
+def check(
+    file: Path = typer.Argument(..., help="The proposed contract file."),
+    against: str | None = typer.Option(
+        None,
+        "--against",
+        "-a",
+        help="A contract file, git:<rev> (this file at that revision), or 'registry' "
+        "(every registered version; the default when ACCORD_REGISTRY_URL is set).",
+    ),
+    registry: str | None = typer.Option(
+        None, "--registry", envvar="ACCORD_REGISTRY_URL", help="Registry URL."
+    ),
+    mode: CompatibilityMode | None = ModeOption,
+    policy: Policy | None = PolicyOption,
+    fmt: ReportFormat = FormatOption,
+) -> None:
+    """Check a contract file against its previous version (file, git revision or registry)."""
+    doc = _read(file)
+    contract = _contract(doc)
+    if against is None:
+        if not registry:
+            raise fail("say what to check against: --against FILE|git:REV|registry")
+        against = "registry"
+    if against == "registry":
+        if not registry:
+            raise fail("--against registry needs --registry URL or ACCORD_REGISTRY_URL")
+        report = _registry_report(contract, registry, mode, policy)
+    elif against.startswith("git:"):
+        history = _git_history(file, against.removeprefix("git:"))
+        report = check_compatibility(contract, history, mode=mode, policy=policy)
+    else:
+        previous = _contract(_read(Path(against)))
+        if previous.name != contract.name:
+            err.print(f"note: comparing {contract.name} with {previous.name}", style="yellow")
+        report = check_compatibility(contract, [(1, previous)], mode=mode, policy=policy)
+    _emit(report, contract.name, doc, fmt)

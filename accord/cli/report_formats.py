@@ -1,0 +1,117 @@
+"""Renderings of a compatibility report: a reviewer's table, JSON, JUnit XML, GitHub annotations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from xml.etree import ElementTree as ET
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from contracts.compatibility import Breaks, CompatibilityReport
+
+__all__ = ["render_github", "render_json", "render_junit", "render_text"]
+
+LineOf = Callable[[str], int | None]
+
+
+def _verdict(report: CompatibilityReport) -> str:
+    word = "compatible" if report.compatible else "INCOMPATIBLE"
+    against = ", ".join(f"v{v}" for v in report.checked_versions) or "nothing (first version)"
+    return f"{word} under {report.mode.value} ({report.policy.value}) against {against}"
+
+
+def render_text(report: CompatibilityReport, subject: str, console: Console) -> None:
+    style = "green" if report.compatible else "bold red"
+    console.print(f"{escape(subject)}: [{style}]{_verdict(report)}[/]")
+    if report.changes:
+        table = Table(show_edge=False, pad_edge=False, expand=False)
+        for column in ("", "change", "path", "breaks", "details"):
+            table.add_column(column, overflow="fold")
+        for change in report.changes:
+            mark = "✓" if change.compatible else "✗"
+            if change.compatible and change.breaks is not Breaks.NONE:
+                mark = "!"
+            several = len(report.checked_versions) > 1
+            version = f" (vs v{change.against_version})" if several else ""
+            table.add_row(
+                mark,
+                change.type,
+                escape(change.path or "/"),
+                change.breaks.value,
+                escape(change.message + version),
+                style=None if change.compatible else "red",
+            )
+        console.print(table)
+    else:
+        console.print("no changes")
+    for consumer in report.affected_consumers:
+        contact = f" <{consumer.contact}>" if consumer.contact else ""
+        console.print(
+            f"affects consumer {escape(consumer.name)} (team {escape(consumer.team)}{contact}): "
+            + escape(", ".join(consumer.changes))
+        )
+    if not report.compatible and report.consumers_registered and not report.affected_consumers:
+        console.print("no registered consumer reads the fields these changes touch")
+
+
+def render_json(report: CompatibilityReport, subject: str) -> str:
+    return json.dumps({"subject": subject, **report.to_dict()}, indent=2)
+
+
+def render_junit(report: CompatibilityReport, subject: str) -> str:
+    """One test case per change; each breaking change is a failing case."""
+    suite = ET.Element(
+        "testsuite",
+        name=f"accord compatibility: {subject}",
+        tests=str(max(1, len(report.changes))),
+        failures=str(len(report.breaking)),
+        errors="0",
+    )
+    if not report.changes:
+        ET.SubElement(suite, "testcase", classname=subject, name="no changes")
+    for change in report.changes:
+        case = ET.SubElement(
+            suite, "testcase", classname=subject, name=f"{change.type} {change.path or '/'}"
+        )
+        if not change.compatible:
+            failure = ET.SubElement(
+                case, "failure", message=change.message, type=f"breaks {change.breaks.value}"
+            )
+            failure.text = json.dumps(change.to_dict(), indent=2)
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
+
+
+def _escape_property(value: str) -> str:
+    return (
+        value.replace("%", "%25")
+        .replace("\r", "%0D")
+        .replace("\n", "%0A")
+        .replace(":", "%3A")
+        .replace(",", "%2C")
+    )
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def render_github(report: CompatibilityReport, file: str, line_of: LineOf) -> str:
+    """Workflow commands: an error per breaking change, a warning per loosened promise."""
+    lines = []
+    for change in report.changes:
+        if change.compatible and change.breaks is Breaks.NONE:
+            continue
+        level = "warning" if change.compatible else "error"
+        line = line_of(change.path)
+        where = f"file={_escape_property(file)}" + (f",line={line}" if line else "")
+        title = _escape_property(f"{change.type} (breaks {change.breaks.value})")
+        lines.append(f"::{level} {where},title={title}::{_escape_data(change.message)}")
+    if not report.compatible:
+        lines.append(f"::error file={_escape_property(file)}::{_escape_data(_verdict(report))}")
+    return "\n".join(lines)

@@ -1,0 +1,145 @@
+"""`accord diff` and `accord check` through the real console script."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from tests.conftest import ACCORD, EXAMPLES
+
+ORDERS = (EXAMPLES / "orders.created.yaml").read_text()
+
+
+def run(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ACCORD, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        env=env,
+    )
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> tuple[Path, Path]:
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    old.write_text(ORDERS)
+    new.write_text(
+        ORDERS.replace("maxLength: 32", "maxLength: 16").replace(
+            "max_delay: PT15M", "max_delay: PT30M"
+        )
+    )
+    return old, new
+
+
+def test_diff_text_names_changes_and_exits_1(pair: tuple[Path, Path]) -> None:
+    result = run("diff", *map(str, pair))
+    assert result.returncode == 1, result.stderr
+    assert "INCOMPATIBLE under BACKWARD (STRICT)" in result.stdout
+    assert (
+        "MAX_LENGTH_DECREASED" in result.stdout
+        and "/schema/properties/coupon_code/maxLength" in result.stdout
+    )
+    assert "SLA_LOOSENED" in result.stdout
+
+
+def test_diff_mode_override_and_same_file(pair: tuple[Path, Path]) -> None:
+    old, new = pair
+    assert run("diff", str(old), str(old)).returncode == 0
+    # Under FORWARD the narrowing is fine but the looser SLA breaks consumers.
+    forward = run("diff", str(old), str(new), "--mode", "FORWARD", "--format", "json")
+    assert forward.returncode == 1
+    report = json.loads(forward.stdout)
+    assert report["mode"] == "FORWARD"
+    by_type = {c["type"]: c for c in report["changes"]}
+    assert by_type["MAX_LENGTH_DECREASED"]["compatible"] is True
+    assert by_type["SLA_LOOSENED"] == {
+        "type": "SLA_LOOSENED",
+        "path": "/sla/freshness/max_delay",
+        "layer": "contract",
+        "breaks": "consumers",
+        "compatible": False,
+        "message": "freshness max delay PT15M -> PT30M",
+        "against_version": 1,
+        "consumers": [],
+    }
+    assert run("diff", str(old), str(new), "--mode", "NONE").returncode == 0
+
+
+def test_junit_is_valid_xml_with_one_failure_per_breaking_change(pair: tuple[Path, Path]) -> None:
+    result = run("diff", *map(str, pair), "--mode", "FULL", "--format", "junit")
+    assert result.returncode == 1
+    suite = ET.fromstring(result.stdout).find("testsuite")
+    assert suite is not None
+    assert suite.get("failures") == "2" and suite.get("tests") == "2"
+    assert len(suite.findall("testcase/failure")) == 2
+
+
+def test_github_annotations_point_at_lines(pair: tuple[Path, Path]) -> None:
+    old, new = pair
+    result = run("diff", str(old), str(new), "--format", "github")
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"::error file={new},line=")
+    assert "title=MAX_LENGTH_DECREASED (breaks producers)::" in lines[0]
+    line = int(lines[0].split("line=")[1].split(",")[0])
+    assert "maxLength: 16" in new.read_text().splitlines()[line - 1]
+    assert lines[1].startswith("::warning ")
+
+
+def test_bare_json_schemas(tmp_path: Path) -> None:
+    old, new = tmp_path / "a.json", tmp_path / "b.json"
+    old.write_text('{"type": "object", "properties": {"a": {"type": "string"}}}')
+    new.write_text('{"type": "object", "properties": {"a": {"type": ["string", "null"]}}}')
+    assert run("diff", str(old), str(new)).returncode == 0
+    assert run("diff", str(new), str(old)).returncode == 1
+    broken = tmp_path / "c.json"
+    broken.write_text('{"type": "strnig"}')
+    result = run("diff", str(old), str(broken))
+    assert result.returncode == 2 and f"{broken}" in result.stderr and "/type" in result.stderr
+
+
+def test_input_errors_exit_2(tmp_path: Path, pair: tuple[Path, Path]) -> None:
+    old, _ = pair
+    schema = tmp_path / "s.json"
+    schema.write_text("{}")
+    assert run("diff", str(old), str(schema)).returncode == 2
+    assert run("diff", str(old), str(tmp_path / "missing.yaml")).returncode == 2
+    invalid = tmp_path / "invalid.yaml"
+    invalid.write_text(ORDERS.replace("status: active", "status: gone"))
+    result = run("check", str(invalid), "--against", str(old))
+    assert result.returncode == 2
+    assert f"{invalid}:" in result.stderr and "/status" in result.stderr
+    env = {k: v for k, v in __import__("os").environ.items() if k != "ACCORD_REGISTRY_URL"}
+    assert run("check", str(old), env=env).returncode == 2
+
+
+def test_check_against_git_revision(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "contracts").mkdir(parents=True)
+    contract = repo / "contracts" / "orders.yaml"
+    contract.write_text(ORDERS)
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "v1")
+    assert run("check", "contracts/orders.yaml", "--against", "git:HEAD", cwd=repo).returncode == 0
+    contract.write_text(ORDERS.replace("minItems: 1", "minItems: 2"))
+    result = run("check", "contracts/orders.yaml", "--against", "git:HEAD", cwd=repo)
+    assert result.returncode == 1 and "MIN_ITEMS_INCREASED" in result.stdout
+    # Run from another directory: the path is resolved relative to its repository.
+    assert run("check", str(contract), "--against", "git:HEAD").returncode == 1
+    new_file = repo / "contracts" / "new.yaml"
+    new_file.write_text(ORDERS.replace("name: orders.created", "name: orders.new"))
+    git("add", ".")
+    assert run("check", str(new_file), "--against", "git:HEAD").returncode == 0
