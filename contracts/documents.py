@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,33 +27,57 @@ class DocumentSyntaxError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
-@dataclass(frozen=True, slots=True)
 class SourceDocument:
     """A parsed document, where it came from, and the line each JSON pointer starts on."""
 
-    data: Any
-    source: str = "<document>"
-    lines: Mapping[str, int] = field(default_factory=dict)
-    problems: tuple[Problem, ...] = ()
+    __slots__ = ("_json_text", "_lines", "data", "problems", "source")
+
+    def __init__(
+        self,
+        data: Any,
+        source: str = "<document>",
+        lines: Mapping[str, int] | None = None,
+        problems: tuple[Problem, ...] = (),
+        json_text: str | None = None,
+    ) -> None:
+        self.data = data
+        self.source = source
+        self.problems = problems
+        self._lines = lines
+        self._json_text = json_text
+
+    @property
+    def lines(self) -> Mapping[str, int]:
+        if self._lines is None:
+            # Only asked for when there is something to report, so JSON pays for it then.
+            self._lines = {}
+            if self._json_text is not None:
+                with contextlib.suppress(DocumentSyntaxError):
+                    _, self._lines, _ = _compose(self._json_text, self.source)
+        return self._lines
 
     def line_of(self, pointer: str) -> int | None:
         """Line of `pointer`, or of its nearest ancestor that has one."""
+        lines = self.lines
         while True:
-            if pointer in self.lines:
-                return self.lines[pointer]
+            if pointer in lines:
+                return lines[pointer]
             if not pointer:
                 return None
             pointer = pointer.rsplit("/", 1)[0]
 
 
-class _Loader(yaml.SafeLoader):
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
     """Safe YAML with 1.2 scalars: dates stay strings and only true/false are booleans."""
 
 
 _YAML11_ONLY = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool"}
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag not in _YAML11_ONLY]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool",
@@ -140,11 +164,8 @@ def parse_text(
             raise DocumentSyntaxError(source, f"invalid JSON: {exc.msg}", exc.lineno) from None
         except ValueError as exc:
             raise DocumentSyntaxError(source, f"invalid JSON: {exc}") from None
-        try:  # JSON is (nearly) YAML, which gives us lines for free.
-            _, lines, _ = _compose(text, source)
-        except DocumentSyntaxError:
-            lines = {}
-        return SourceDocument(data, source, lines)
+        # JSON is (nearly) YAML: the YAML composer finds the lines if they are ever needed.
+        return SourceDocument(data, source, json_text=text)
     data, lines, problems = _compose(text, source)
     return SourceDocument(data, source, lines, tuple(problems))
 

@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 from jsonschema import Draft7Validator, Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
@@ -147,7 +148,11 @@ def _record_schema_problems(data: Mapping[str, Any]) -> Iterator[Problem]:
         yield Problem("/schema/$schema", f"{exc}; use 2020-12 or draft-07", "invalid-schema")
         return
     meta = cls(cls.META_SCHEMA, format_checker=cls.FORMAT_CHECKER)
-    for error in meta.iter_errors(schema):
+    # jsonschema walks the 2020-12 meta-schema's $dynamicRefs slowly (~0.3 s for 1,000
+    # properties); the compiled validator answers "valid" in a millisecond, and only an
+    # invalid schema pays for jsonschema's detailed errors.
+    fast_ok = jsonschema_rs.meta.is_valid(dict(schema)) and _patterns_compile(schema)
+    for error in () if fast_ok else meta.iter_errors(schema):
         # The deepest cause names the keyword at fault; the top error only says "not valid".
         cause = best_match([error]) if not error.context else best_match(error.context)
         target = cause if cause is not None else error
@@ -164,6 +169,22 @@ def _record_schema_problems(data: Mapping[str, Any]) -> Iterator[Problem]:
                 "put shared definitions under $defs",
                 "remote-ref",
             )
+
+
+def _patterns_compile(node: Any) -> bool:
+    """Whether every `pattern` and `patternProperties` key is a valid regular expression."""
+    if isinstance(node, Mapping):
+        patterns = [node.get("pattern"), *(node.get("patternProperties") or ())]
+        for pattern in patterns:
+            if isinstance(pattern, str):
+                try:
+                    re.compile(pattern)
+                except re.error:
+                    return False
+        return all(_patterns_compile(v) for v in node.values())
+    if isinstance(node, list):
+        return all(_patterns_compile(v) for v in node)
+    return True
 
 
 def _refs(node: Any, pointer: str) -> Iterator[tuple[str, str]]:

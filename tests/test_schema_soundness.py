@@ -127,7 +127,6 @@ class _CannotGenerate(Exception):
     """hypothesis-jsonschema cannot generate documents from this schema."""
 
 
-@pytest.mark.slow
 def test_conformance_pairs_are_sound(capsys: pytest.CaptureFixture[str]) -> None:
     if not CONFORMANCE_DIR.is_dir():
         message = f"conformance data not found at {CONFORMANCE_DIR} (set ACCORD_CONFORMANCE_DIR)"

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import enum
 
+# One Policy for the whole package: the contract model owns it (a contract names its policy).
+from contracts.model import Policy
+
 __all__ = [
     "LENIENT_COMPATIBLE",
     "STRICT_COMPATIBLE",
@@ -16,10 +19,6 @@ __all__ = [
     "SchemaChangeType",
     "compatible_changes",
 ]
-
-
-# One Policy for the whole package: the contract model owns it (a contract names its policy).
-from contracts.model import Policy
 
 
 class SchemaChangeType(enum.StrEnum):
@@ -294,6 +293,10 @@ LENIENT_COMPATIBLE: frozenset[SchemaChangeType] = STRICT_COMPATIBLE | {
 """Change types that keep a schema BACKWARD compatible under :attr:`Policy.LENIENT`."""
 
 
-def compatible_changes(policy: Policy) -> frozenset[SchemaChangeType]:
-    """The set of change types that ``policy`` accepts."""
-    return STRICT_COMPATIBLE if policy is Policy.STRICT else LENIENT_COMPATIBLE
+def compatible_changes(policy: Policy | str) -> frozenset[SchemaChangeType]:
+    """The set of change types that ``policy`` accepts.
+
+    Any string-valued equivalent is accepted (``"STRICT"``, another ``StrEnum`` with the same
+    values); an unknown policy raises ``ValueError``.
+    """
+    return STRICT_COMPATIBLE if Policy(policy) is Policy.STRICT else LENIENT_COMPATIBLE

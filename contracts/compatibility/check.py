@@ -15,9 +15,10 @@ from contracts.compatibility.report import (
     Layer,
     breaks_mode,
 )
-from contracts.compatibility.schema_diff import diff_schemas
+from contracts.compatibility.schema_diff import diff_schemas, load_schema
+from contracts.compatibility.schema_diff_model import Node
 from contracts.consumers import Consumer
-from contracts.model import CompatibilityMode, Contract, Policy
+from contracts.model import CompatibilityMode, Contract, Policy, canonical_json
 
 __all__ = ["check_compatibility", "check_schemas", "contract_changes", "schema_changes"]
 
@@ -54,8 +55,11 @@ def _pointer(prefix: str, confluent_path: str) -> str:
     return prefix + rest if prefix or rest else ""
 
 
+SchemaLike = Mapping[str, Any] | bool | Node
+
+
 def schema_changes(
-    old: Mapping[str, Any] | bool, new: Mapping[str, Any] | bool, policy: Policy, prefix: str = ""
+    old: SchemaLike, new: SchemaLike, policy: Policy, prefix: str = ""
 ) -> list[Located]:
     """Schema-layer changes from `old` to `new`, each with which side it breaks.
 
@@ -131,6 +135,19 @@ def _affected(
     )
 
 
+class _Models:
+    """Each contract's schema loaded for diffing once per check, however often compared."""
+
+    def __init__(self) -> None:
+        self._by_fingerprint: dict[str, Node] = {}
+
+    def __call__(self, contract: Contract) -> Node:
+        key = canonical_json(contract.schema)
+        if key not in self._by_fingerprint:
+            self._by_fingerprint[key] = load_schema(contract.schema)
+        return self._by_fingerprint[key]
+
+
 def _against(
     old: Contract,
     version: int,
@@ -138,8 +155,10 @@ def _against(
     mode: CompatibilityMode,
     policy: Policy,
     consumers: Sequence[Consumer],
+    models: _Models,
 ) -> list[Change]:
-    located = schema_changes(old.schema, new.schema, policy, "/schema") + contract_changes(old, new)
+    located = schema_changes(models(old), models(new), policy, "/schema")
+    located += contract_changes(old, new)
     return _judge(located, mode, version, consumers)
 
 
@@ -160,8 +179,9 @@ def check_compatibility(
     policy = policy or candidate.compatibility.policy
     if not history:
         return _report([], mode, policy, consumers, ())
+    models = _Models()
     latest_version, latest = history[-1]
-    changes = _against(latest, latest_version, candidate, mode, policy, consumers)
+    changes = _against(latest, latest_version, candidate, mode, policy, consumers, models)
     compared: Sequence[Versioned] = ()
     if mode is not CompatibilityMode.NONE:
         compared = history if mode.transitive else history[-1:]
@@ -169,7 +189,7 @@ def check_compatibility(
     for version, old in compared[:-1]:
         if old.fingerprint == candidate.fingerprint:
             continue
-        for change in _against(old, version, candidate, mode, policy, consumers):
+        for change in _against(old, version, candidate, mode, policy, consumers, models):
             if not change.compatible and (change.type, change.path) not in seen:
                 seen.add((change.type, change.path))
                 changes.append(change)

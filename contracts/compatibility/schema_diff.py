@@ -21,6 +21,14 @@ rules:
   the STRICT set, as Confluent does; the policy only applies to the final verdict.
 * References are followed; a pair of schemas met again while it is still being compared is a
   recursive cycle and counts as compatible.
+
+Where Confluent's result is plainly an artefact of its Java model we stay sound instead (none of
+these shows in Confluent's own test cases): ``contains`` is compared like ``items``; a property
+that no ``patternProperties`` matches falls to ``additionalProperties`` (open if that is absent)
+rather than counting as closed; an absent ``unevaluated*`` equals ``true``; draft 4 boolean
+``exclusiveMaximum``/``exclusiveMinimum`` are honoured; a ``$ref`` that does not resolve inside
+the document is compared by its text; in 2019-09/2020-12 a ``$ref`` with sibling keywords is an
+``allOf`` of the target and the siblings.
 """
 
 from __future__ import annotations
@@ -56,7 +64,14 @@ from contracts.compatibility.schema_diff_model import (
     pattern_matches,
 )
 
-__all__ = ["Policy", "SchemaChange", "SchemaChangeType", "diff_schemas", "is_backward_compatible"]
+__all__ = [
+    "Policy",
+    "SchemaChange",
+    "SchemaChangeType",
+    "diff_schemas",
+    "is_backward_compatible",
+    "load_schema",
+]
 
 T = SchemaChangeType
 Path = tuple[str, ...]
@@ -76,7 +91,7 @@ class SchemaChange:
     path: str
     """Where the change is, as a Confluent-style pointer: ``"#/"``, ``"#/properties/foo"``."""
 
-    def is_compatible(self, policy: Policy) -> bool:
+    def is_compatible(self, policy: Policy | str) -> bool:
         """Whether this change keeps the new schema BACKWARD compatible under ``policy``."""
         return self.type in compatible_changes(policy)
 
@@ -85,17 +100,23 @@ class SchemaChange:
 
 
 def diff_schemas(
-    original: Mapping[str, Any] | bool, update: Mapping[str, Any] | bool
+    original: Mapping[str, Any] | bool | Node, update: Mapping[str, Any] | bool | Node
 ) -> list[SchemaChange]:
-    """Changes from original to update; BACKWARD-compatible iff all changes are compatible."""
-    changes = _Differ().compare(load_schema(original), load_schema(update))
+    """Changes from original to update; BACKWARD-compatible iff all changes are compatible.
+
+    Either side may be a schema already loaded with `load_schema`, so that comparing one
+    schema with many (transitive modes) loads each only once.
+    """
+    before = original if isinstance(original, Node) else load_schema(original)
+    after = update if isinstance(update, Node) else load_schema(update)
+    changes = _Differ().compare(before, after)
     return [SchemaChange(kind, "#/" + "/".join(path)) for kind, path in changes]
 
 
 def is_backward_compatible(
     original: Mapping[str, Any] | bool,
     update: Mapping[str, Any] | bool,
-    policy: Policy = Policy.STRICT,
+    policy: Policy | str = Policy.STRICT,
 ) -> bool:
     """Whether a reader using ``update`` can read what was written with ``original``."""
     return all(change.is_compatible(policy) for change in diff_schemas(original, update))
@@ -168,6 +189,20 @@ _MAX_CONTAINS: Final = _bound("maxContains", "MAX_CONTAINS")
 _MIN_CONTAINS: Final = _bound("minContains", "MIN_CONTAINS")
 
 
+def _exclusion(
+    keyword: str,
+    bound: float | None,
+    excluded: tuple[bool, bool],
+    relaxed: SchemaChangeType,
+    tightened: SchemaChangeType,
+) -> list[Change]:
+    """Draft 4's ``"exclusiveMaximum": true`` toggled on an unchanged ``maximum`` (or minimum)."""
+    old, new = excluded
+    if bound is None or old == new:
+        return []
+    return [(relaxed if old else tightened, (keyword,))]
+
+
 def _unevaluated_slot(unevaluated: Node | None) -> Slot:
     if unevaluated is None or _is_empty(unevaluated):
         return True
@@ -199,7 +234,7 @@ class _Differ:
     """One comparison of two documents, with its memo of pairs already compared."""
 
     def __init__(self) -> None:
-        self._memo: dict[tuple[Node, Node], list[Change]] = {}
+        self._memo: dict[tuple[Node, Node], tuple[Change, ...]] = {}
         self._active: set[tuple[Node, Node]] = set()
 
     def compare(self, original: Node | None, update: Node | None) -> list[Change]:
@@ -210,17 +245,15 @@ class _Differ:
             return [(T.SCHEMA_ADDED if original is None else T.SCHEMA_REMOVED, ())]
         pair = (deref(original), deref(update))
         cached = self._memo.get(pair)
-        if cached is not None:
-            return cached
-        if pair in self._active:
-            return []  # a recursive schema met itself: assume compatible, like Confluent
-        self._active.add(pair)
-        try:
-            result = self._compare(*pair)
-        finally:
-            self._active.discard(pair)
-        self._memo[pair] = result
-        return result
+        if cached is None:
+            if pair in self._active:
+                return []  # a recursive schema met itself: assume compatible, like Confluent
+            self._active.add(pair)
+            try:
+                cached = self._memo[pair] = tuple(self._compare(*pair))
+            finally:
+                self._active.discard(pair)
+        return list(cached)
 
     def _compare(self, original: Node, update: Node) -> list[Change]:
         bridged = self._bridge_combined(original, update)
@@ -310,8 +343,20 @@ class _Differ:
 
     @staticmethod
     def _numbers(original: NumberNode, update: NumberNode) -> list[Change]:
-        changes = _MAXIMUM.compare(original.maximum, update.maximum)
-        changes += _MINIMUM.compare(original.minimum, update.minimum)
+        changes = _MAXIMUM.compare(original.maximum, update.maximum) or _exclusion(
+            "maximum",
+            original.maximum,
+            (original.maximum_excluded, update.maximum_excluded),
+            T.MAXIMUM_INCREASED,
+            T.MAXIMUM_DECREASED,
+        )
+        changes += _MINIMUM.compare(original.minimum, update.minimum) or _exclusion(
+            "minimum",
+            original.minimum,
+            (original.minimum_excluded, update.minimum_excluded),
+            T.MINIMUM_DECREASED,
+            T.MINIMUM_INCREASED,
+        )
         changes += _EXCLUSIVE_MAXIMUM.compare(original.exclusive_maximum, update.exclusive_maximum)
         changes += _EXCLUSIVE_MINIMUM.compare(original.exclusive_minimum, update.exclusive_minimum)
         old, new = original.multiple_of, update.multiple_of

@@ -100,10 +100,20 @@ NO_META: Final = Meta()
 
 @dataclass(eq=False, slots=True)
 class Node:
-    """One classified schema. ``key`` identifies equal subschemas of a combined schema."""
+    """One classified schema, built from the JSON value ``source``."""
 
-    key: str
+    source: Any = field(repr=False)
+    tag: str = field(default="", kw_only=True)
+    """Tells apart the nodes that one dict splits into (its ``type`` part, its ``enum`` part...)."""
     meta: Meta = field(default=NO_META, kw_only=True)
+    _key: str | None = field(default=None, init=False, repr=False)
+
+    @property
+    def key(self) -> str:
+        """Equal for equal schemas: collapses repeated subschemas of a combined schema."""
+        if self._key is None:  # computed on demand: serialising every subtree is costly
+            self._key = self.tag + canonical_json(self.source)
+        return self._key
 
 
 @dataclass(eq=False, slots=True)
@@ -146,6 +156,10 @@ class NumberNode(Node):
     exclusive_minimum: Number | None = None
     exclusive_maximum: Number | None = None
     multiple_of: Number | None = None
+    minimum_excluded: bool = False
+    """Draft 4 ``"exclusiveMinimum": true``: ``minimum`` itself is not allowed."""
+    maximum_excluded: bool = False
+    """Draft 4 ``"exclusiveMaximum": true``: ``maximum`` itself is not allowed."""
 
 
 @dataclass(eq=False, slots=True)
@@ -168,7 +182,7 @@ class CombinedNode(Node):
 
 @dataclass(eq=False, slots=True)
 class NotNode(Node):
-    negated: Node = field(default_factory=lambda: EmptyNode("true"))
+    negated: Node = field(default_factory=lambda: EmptyNode(True))
 
 
 @dataclass(eq=False, slots=True)
@@ -216,10 +230,10 @@ class RefNode(Node):
     """A ``$ref``; :func:`deref` replaces it by its target."""
 
     ref: str = ""
-    loader: _Loader | None = None
+    loader: _Loader | None = field(default=None, repr=False)
     base: str = ""
-    resource: Mapping[str, Any] = field(default_factory=dict)
-    _target: Node | None = None
+    resource: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    _target: Node | None = field(default=None, init=False, repr=False)
 
     def target(self) -> Node:
         if self._target is None:
@@ -233,7 +247,7 @@ def deref(node: Node) -> Node:
     seen: set[int] = set()
     while isinstance(node, RefNode):
         if id(node) in seen:  # a chain of references that only refer to each other
-            return UnresolvedNode(node.key, ref=node.ref)
+            return UnresolvedNode(node.source, ref=node.ref)
         seen.add(id(node))
         node = node.target()
     return node
@@ -412,7 +426,7 @@ class _Loader:
             uri, fragment = urldefrag(urljoin(base, ref))
             found = self._resources.get(uri)
             if found is None:
-                return UnresolvedNode(canonical_json(ref), ref=ref)
+                return UnresolvedNode({"$ref": ref}, ref=ref)
             document = found
         if not fragment:
             target: Any = document
@@ -421,16 +435,16 @@ class _Loader:
         else:
             target = self._anchors.get((uri, fragment))
         if not isinstance(target, Mapping | bool):
-            return UnresolvedNode(canonical_json(ref), ref=ref)
+            return UnresolvedNode({"$ref": ref}, ref=ref)
         return self.load(target, uri, document)
 
     # -- classification --------------------------------------------------------------------
 
     def load(self, schema: Any, base: str, resource: Mapping[str, Any]) -> Node:
         if schema is True:
-            return EmptyNode("true")
+            return EmptyNode(True)
         if schema is False:
-            return FalseNode("false")
+            return FalseNode(False)
         if not isinstance(schema, Mapping):
             raise TypeError(f"a JSON Schema must be an object or a boolean, not {schema!r}")
         node = self._nodes.get(id(schema))
@@ -448,21 +462,20 @@ class _Loader:
         return Meta(text(self.dialect.id_keyword), text("title"), text("description"), default)
 
     def _classify(self, schema: Mapping[str, Any], base: str, resource: Mapping[str, Any]) -> Node:
-        key = canonical_json(schema)
-        parts = self._parts(schema, key, base, resource)
+        parts = self._parts(schema, base, resource)
         node: Node
         if not parts:
-            node = EmptyNode(key)
+            node = EmptyNode(schema)
         elif len(parts) == 1:
             node = parts[0]
-            node.key = key
+            node.tag = ""  # the part is the whole schema
         else:
-            node = CombinedNode(key, criterion=Criterion.ALL, subschemas=tuple(parts))
+            node = CombinedNode(schema, criterion=Criterion.ALL, subschemas=tuple(parts))
         node.meta = self._meta(schema)
         return node
 
     def _parts(
-        self, schema: Mapping[str, Any], key: str, base: str, resource: Mapping[str, Any]
+        self, schema: Mapping[str, Any], base: str, resource: Mapping[str, Any]
     ) -> list[Node]:
         """One node per keyword group, in the order Confluent's parser extracts them."""
         parts: list[Node] = []
@@ -472,43 +485,47 @@ class _Loader:
 
         ref = schema.get("$ref")
         if isinstance(ref, str):
-            parts.append(RefNode(key, ref=ref, loader=self, base=base, resource=resource))
+            parts.append(
+                RefNode(schema, tag="$ref:", ref=ref, loader=self, base=base, resource=resource)
+            )
             if self.dialect.ref_overrides_siblings:
                 return parts
         if isinstance(schema.get("enum"), list):
             values = frozenset(canonical_json(v) for v in schema["enum"])
-            parts.append(EnumNode(f"enum:{key}", values=values))
+            parts.append(EnumNode(schema, tag="enum:", values=values))
         for criterion in Criterion:
             subschemas = schema.get(criterion.value)
             if isinstance(subschemas, list):
                 subs = tuple(child(s) for s in subschemas)
                 parts.append(
-                    CombinedNode(f"{criterion}:{key}", criterion=criterion, subschemas=subs)
+                    CombinedNode(schema, tag=f"{criterion}:", criterion=criterion, subschemas=subs)
                 )
         if "not" in schema:
-            parts.append(NotNode(f"not:{key}", negated=child(schema["not"])))
+            parts.append(NotNode(schema, tag="not:", negated=child(schema["not"])))
         if "const" in schema:
-            parts.append(ConstNode(f"const:{key}", value=canonical_json(schema["const"])))
+            parts.append(ConstNode(schema, tag="const:", value=canonical_json(schema["const"])))
 
         claimed: set[str] = set()
         declared = schema.get("type")
         names = [declared] if isinstance(declared, str) else declared
         if isinstance(names, list):
             known = [n for n in names if isinstance(n, str) and n in _TYPE_GROUPS]
-            typed = [self._typed(name, schema, f"{name}:{key}", child) for name in known]
+            typed = [self._typed(name, schema, f"{name}:", child) for name in known]
             claimed.update(_TYPE_GROUPS[name] for name in known)
             if isinstance(declared, str):
                 parts.extend(typed)
             else:  # even a one-element list is a union for Confluent
                 parts.append(
-                    CombinedNode(f"type:{key}", criterion=Criterion.ANY, subschemas=tuple(typed))
+                    CombinedNode(
+                        schema, tag="type:", criterion=Criterion.ANY, subschemas=tuple(typed)
+                    )
                 )
         for group in ("object", "array", "number", "string"):
             if group not in claimed and self._sniff(group, schema):
-                parts.append(self._typed(group, schema, f"{group}?:{key}", child))
+                parts.append(self._typed(group, schema, f"{group}?:", child))
 
         if "if" in schema:
-            parts.append(ConditionalNode(f"if:{key}"))
+            parts.append(ConditionalNode(schema, tag="if:"))
         return parts
 
     def _sniff(self, group: str, schema: Mapping[str, Any]) -> bool:
@@ -520,26 +537,27 @@ class _Loader:
             )
         return not keywords.isdisjoint(schema)
 
-    def _typed(self, name: str, schema: Mapping[str, Any], key: str, child: _Child) -> Node:
+    def _typed(self, name: str, schema: Mapping[str, Any], tag: str, child: _Child) -> Node:
         """The node for JSON type ``name`` built from the keywords of that type in ``schema``."""
         if name == "string":
             return StringNode(
-                key,
+                schema,
+                tag=tag,
                 min_length=_number(schema.get("minLength")),
                 max_length=_number(schema.get("maxLength")),
                 pattern=schema["pattern"] if isinstance(schema.get("pattern"), str) else None,
             )
         if name in ("number", "integer"):
-            return _number_node(schema, key, integer=name == "integer")
+            return _number_node(schema, tag, integer=name == "integer")
         if name == "object":
-            return self._object(schema, key, child)
+            return self._object(schema, tag, child)
         if name == "array":
-            return self._array(schema, key, child)
+            return self._array(schema, tag, child)
         if name == "boolean":
-            return BooleanNode(key)
-        return NullNode(key)
+            return BooleanNode(schema, tag=tag)
+        return NullNode(schema, tag=tag)
 
-    def _object(self, schema: Mapping[str, Any], key: str, child: _Child) -> ObjectNode:
+    def _object(self, schema: Mapping[str, Any], tag: str, child: _Child) -> ObjectNode:
         def schema_map(keyword: str) -> dict[str, Node]:
             value = schema.get(keyword)
             if not isinstance(value, Mapping):
@@ -562,7 +580,8 @@ class _Loader:
                     schema_dependencies[name] = child(dependency)
         unevaluated = schema.get("unevaluatedProperties")
         return ObjectNode(
-            key,
+            schema,
+            tag=tag,
             properties=schema_map("properties"),
             required=frozenset(r for r in required if isinstance(r, str))
             if isinstance(required, list)
@@ -577,7 +596,7 @@ class _Loader:
             max_properties=_number(schema.get("maxProperties")),
         )
 
-    def _array(self, schema: Mapping[str, Any], key: str, child: _Child) -> ArrayNode:
+    def _array(self, schema: Mapping[str, Any], tag: str, child: _Child) -> ArrayNode:
         items = schema.get("items")
         if self.dialect.prefix_items:
             prefix = schema.get("prefixItems")
@@ -596,7 +615,8 @@ class _Loader:
         if min_contains is None and contains is not None:
             min_contains = 1  # the default, so that omitting it and writing 1 compare equal
         return ArrayNode(
-            key,
+            schema,
+            tag=tag,
             all_items=child(all_items) if all_items is not None else None,
             tuple_items=tuple(child(s) for s in tuple_schemas),
             additional_allowed=additional is not False,
@@ -611,23 +631,18 @@ class _Loader:
         )
 
 
-def _number_node(schema: Mapping[str, Any], key: str, *, integer: bool) -> NumberNode:
-    minimum, maximum = _number(schema.get("minimum")), _number(schema.get("maximum"))
-    exclusive_minimum = _number(schema.get("exclusiveMinimum"))
-    exclusive_maximum = _number(schema.get("exclusiveMaximum"))
-    # Draft 4 spells an exclusive bound as a flag on minimum/maximum.
-    if schema.get("exclusiveMinimum") is True and minimum is not None:
-        exclusive_minimum, minimum = minimum, None
-    if schema.get("exclusiveMaximum") is True and maximum is not None:
-        exclusive_maximum, maximum = maximum, None
+def _number_node(schema: Mapping[str, Any], tag: str, *, integer: bool) -> NumberNode:
     return NumberNode(
-        key,
+        schema,
+        tag=tag,
         integer=integer,
-        minimum=minimum,
-        maximum=maximum,
-        exclusive_minimum=exclusive_minimum,
-        exclusive_maximum=exclusive_maximum,
+        minimum=_number(schema.get("minimum")),
+        maximum=_number(schema.get("maximum")),
+        exclusive_minimum=_number(schema.get("exclusiveMinimum")),
+        exclusive_maximum=_number(schema.get("exclusiveMaximum")),
         multiple_of=_number(schema.get("multipleOf")),
+        minimum_excluded=schema.get("exclusiveMinimum") is True,
+        maximum_excluded=schema.get("exclusiveMaximum") is True,
     )
 
 
