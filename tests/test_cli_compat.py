@@ -143,3 +143,28 @@ def test_check_against_git_revision(tmp_path: Path) -> None:
     new_file.write_text(ORDERS.replace("name: orders.created", "name: orders.new"))
     git("add", ".")
     assert run("check", str(new_file), "--against", "git:HEAD").returncode == 0
+
+
+def test_check_several_files_against_git(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    ok, bad = repo / "a.yaml", repo / "b.yaml"
+    ok.write_text(ORDERS)
+    bad.write_text(ORDERS.replace("name: orders.created", "name: orders.other"))
+    for args in (
+        ["init", "-q"],
+        ["add", "."],
+        ["-c", "user.name=t", "-c", "user.email=t@e.x", "commit", "-qm", "1"],
+    ):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+    bad.write_text(bad.read_text().replace("minimum: 1\n", "minimum: 2\n", 1))
+    result = run("check", "a.yaml", "b.yaml", "--against", "git:HEAD", "--format", "json", cwd=repo)
+    assert result.returncode == 1
+    reports = json.loads(result.stdout)
+    assert [(r["subject"], r["compatible"]) for r in reports] == [
+        ("orders.created", True),
+        ("orders.other", False),
+    ]
+    junit = run("check", "a.yaml", "b.yaml", "--against", "git:HEAD", "--format", "junit", cwd=repo)
+    suites = ET.fromstring(junit.stdout).findall("testsuite")
+    assert [s.get("failures") for s in suites] == ["0", "1"]

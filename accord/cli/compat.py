@@ -80,20 +80,26 @@ def _read(path: Path) -> SourceDocument:
         raise fail(str(exc)) from None
 
 
-def _emit(
-    report: CompatibilityReport, subject: str, doc: SourceDocument, fmt: ReportFormat
-) -> None:
+Checked = tuple[CompatibilityReport, str, SourceDocument]  # report, contract name, its file
+
+
+def _emit(results: list[Checked], fmt: ReportFormat) -> None:
     if fmt is ReportFormat.JSON:
-        out.print_json(render_json(report, subject))
+        documents = [render_json(report, subject) for report, subject, _ in results]
+        out.print_json(documents[0] if len(documents) == 1 else "[" + ",".join(documents) + "]")
     elif fmt is ReportFormat.JUNIT:
-        out.print(render_junit(report, subject), markup=False, highlight=False)
+        suites = [(report, subject) for report, subject, _ in results]
+        out.print(render_junit(suites), markup=False, highlight=False)
     elif fmt is ReportFormat.GITHUB:
-        text = render_github(report, doc.source, doc.line_of)
-        if text:
-            out.print(text, markup=False, highlight=False)
+        for report, _, doc in results:
+            text = render_github(report, doc.source, doc.line_of)
+            if text:
+                out.print(text, markup=False, highlight=False)
     else:
-        render_text(report, subject, out)
-    raise typer.Exit(EXIT_OK if report.compatible else EXIT_BREACH)
+        for report, subject, _ in results:
+            render_text(report, subject, out)
+    compatible = all(report.compatible for report, _, _ in results)
+    raise typer.Exit(EXIT_OK if compatible else EXIT_BREACH)
 
 
 def diff(
@@ -121,7 +127,7 @@ def diff(
             policy=policy or Policy.STRICT,
         )
         subject = new.name
-    _emit(report, subject, new_doc, fmt)
+    _emit([(report, subject, new_doc)], fmt)
 
 
 def _git_history(path: Path, rev: str) -> list[tuple[int, Contract]]:
@@ -162,12 +168,12 @@ def _registry_report(
 
 
 def check(
-    file: Path = typer.Argument(..., help="The proposed contract file."),
+    files: list[Path] = typer.Argument(..., help="Proposed contract files.", show_default=False),
     against: str | None = typer.Option(
         None,
         "--against",
         "-a",
-        help="A contract file, git:<rev> (this file at that revision), or 'registry' "
+        help="A contract file, git:<rev> (each file at that revision), or 'registry' "
         "(every registered version; the default when ACCORD_REGISTRY_URL is set).",
     ),
     registry: str | None = typer.Option(
@@ -177,23 +183,27 @@ def check(
     policy: Policy | None = PolicyOption,
     fmt: ReportFormat = FormatOption,
 ) -> None:
-    """Check a contract file against its previous version (file, git revision or registry)."""
-    doc = _read(file)
-    contract = _contract(doc)
+    """Check contract files against their previous version (file, git revision or registry)."""
     if against is None:
         if not registry:
             raise fail("say what to check against: --against FILE|git:REV|registry")
         against = "registry"
-    if against == "registry":
-        if not registry:
-            raise fail("--against registry needs --registry URL or ACCORD_REGISTRY_URL")
-        report = _registry_report(contract, registry, mode, policy)
-    elif against.startswith("git:"):
-        history = _git_history(file, against.removeprefix("git:"))
-        report = check_compatibility(contract, history, mode=mode, policy=policy)
-    else:
-        previous = _contract(_read(Path(against)))
-        if previous.name != contract.name:
-            err.print(f"note: comparing {contract.name} with {previous.name}", style="yellow")
-        report = check_compatibility(contract, [(1, previous)], mode=mode, policy=policy)
-    _emit(report, contract.name, doc, fmt)
+    if against == "registry" and not registry:
+        raise fail("--against registry needs --registry URL or ACCORD_REGISTRY_URL")
+    results: list[Checked] = []
+    for file in files:
+        doc = _read(file)
+        contract = _contract(doc)
+        if against == "registry":
+            assert registry is not None
+            report = _registry_report(contract, registry, mode, policy)
+        elif against.startswith("git:"):
+            history = _git_history(file, against.removeprefix("git:"))
+            report = check_compatibility(contract, history, mode=mode, policy=policy)
+        else:
+            previous = _contract(_read(Path(against)))
+            if previous.name != contract.name:
+                err.print(f"note: comparing {contract.name} with {previous.name}", style="yellow")
+            report = check_compatibility(contract, [(1, previous)], mode=mode, policy=policy)
+        results.append((report, contract.name, doc))
+    _emit(results, fmt)

@@ -61,28 +61,29 @@ def render_json(report: CompatibilityReport, subject: str) -> str:
     return json.dumps({"subject": subject, **report.to_dict()}, indent=2)
 
 
-def render_junit(report: CompatibilityReport, subject: str) -> str:
-    """One test case per change; each breaking change is a failing case."""
-    suite = ET.Element(
-        "testsuite",
-        name=f"accord compatibility: {subject}",
-        tests=str(max(1, len(report.changes))),
-        failures=str(len(report.breaking)),
-        errors="0",
-    )
-    if not report.changes:
-        ET.SubElement(suite, "testcase", classname=subject, name="no changes")
-    for change in report.changes:
-        case = ET.SubElement(
-            suite, "testcase", classname=subject, name=f"{change.type} {change.path or '/'}"
-        )
-        if not change.compatible:
-            failure = ET.SubElement(
-                case, "failure", message=change.message, type=f"breaks {change.breaks.value}"
-            )
-            failure.text = json.dumps(change.to_dict(), indent=2)
+def render_junit(reports: list[tuple[CompatibilityReport, str]]) -> str:
+    """A test suite per contract, a test case per change; each breaking change fails."""
     root = ET.Element("testsuites")
-    root.append(suite)
+    for report, subject in reports:
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name=f"accord compatibility: {subject}",
+            tests=str(max(1, len(report.changes))),
+            failures=str(len(report.breaking)),
+            errors="0",
+        )
+        if not report.changes:
+            ET.SubElement(suite, "testcase", classname=subject, name="no changes")
+        for change in report.changes:
+            case = ET.SubElement(
+                suite, "testcase", classname=subject, name=f"{change.type} {change.path or '/'}"
+            )
+            if not change.compatible:
+                failure = ET.SubElement(
+                    case, "failure", message=change.message, type=f"breaks {change.breaks.value}"
+                )
+                failure.text = json.dumps(change.to_dict(), indent=2)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
 

@@ -1,0 +1,187 @@
+"""The compiled record validator: one per contract version, built once, run per record.
+
+JSON Schema (formats asserted) runs in jsonschema-rs, a compiled validator; CEL rules run as
+generated Python (`enforcers.cel_python`). A valid record costs one `is_valid` call plus the
+rules; only an invalid one pays for collecting structured failures.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import jsonschema_rs
+import orjson
+
+from contracts import Contract, Severity
+from enforcers.cel_python import CelEvaluationError, CompiledCel, compile_cel
+
+__all__ = ["Failure", "RecordValidator", "validator_for"]
+
+FailureKind = Literal["schema", "rule", "parse"]
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why one record breaches its contract."""
+
+    contract: str
+    version: int | None
+    kind: FailureKind
+    rule: str  # the JSON Schema keyword (`required`, `format`...) or the CEL rule's name
+    path: str  # JSON pointer to the offending value ("" is the whole record)
+    message: str
+    severity: Severity = Severity.ERROR
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "contract": self.contract,
+            "version": self.version,
+            "kind": self.kind,
+            "rule": self.rule,
+            "path": self.path,
+            "message": self.message,
+            "severity": self.severity.value,
+        }
+
+
+def _pointer(parts: list[str | int]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _keyword(schema_path: list[str | int]) -> str:
+    for part in reversed(schema_path):
+        if isinstance(part, str) and not part.isdigit():
+            return part
+    return "schema"
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    name: str
+    severity: Severity
+    cel: CompiledCel
+
+
+class RecordValidator:
+    """Checks records against one contract version: schema, formats, then rules."""
+
+    def __init__(self, contract: Contract, version: int | None = None) -> None:
+        self.contract = contract
+        self.version = version
+        # offline: a schema never makes the validator reach out over the network.
+        self._schema = jsonschema_rs.validator_for(
+            contract.schema if isinstance(contract.schema, bool) else dict(contract.schema),
+            validate_formats=True,
+            offline=True,
+        )
+        # Messages quote the offending value; for fields classified PII that value must not
+        # leave the process, so their messages come from a validator that masks values.
+        self._masked = jsonschema_rs.validator_for(
+            contract.schema if isinstance(contract.schema, bool) else dict(contract.schema),
+            validate_formats=True,
+            offline=True,
+            mask="<redacted>",
+        )
+        self._pii = tuple(contract.pii_fields)
+        self._rules = tuple(
+            _Rule(rule.name, rule.severity, compile_cel(rule.expression)) for rule in contract.rules
+        )
+
+    @property
+    def rules_native(self) -> int:
+        """How many rules run as generated Python (the rest use the CEL interpreter)."""
+        return sum(rule.cel.native for rule in self._rules)
+
+    def _failure(
+        self, kind: FailureKind, rule: str, path: str, message: str, severity: Severity
+    ) -> Failure:
+        return Failure(self.contract.name, self.version, kind, rule, path, message, severity)
+
+    def validate(self, record: Any) -> list[Failure]:
+        """Every failure of `record`; empty when it is valid. Warnings do not make it invalid."""
+        if not self._schema.is_valid(record):
+            # Rules assume the shape the schema promises, so they are not run on a record
+            # that does not have it: their errors would only repeat the schema's.
+            return self._schema_failures(record)
+        failures = []
+        for rule in self._rules:
+            try:
+                result = rule.cel.evaluate(record)
+            except CelEvaluationError as exc:
+                failures.append(
+                    self._failure("rule", rule.name, "", f"cannot evaluate: {exc}", rule.severity)
+                )
+                continue
+            if result is not True:
+                message = (
+                    f"rule {rule.name!r} is false: {rule.cel.expression}"
+                    if result is False
+                    else f"rule {rule.name!r} gave {result!r}, not a bool"
+                )
+                failures.append(self._failure("rule", rule.name, "", message, rule.severity))
+        return failures
+
+    def _is_pii(self, instance_path: list[str | int]) -> bool:
+        fields = tuple(str(p) for p in instance_path if not isinstance(p, int))
+        return any(fields[: len(pii)] == pii for pii in self._pii)
+
+    def _schema_failures(self, record: Any) -> list[Failure]:
+        failures = []
+        masked: dict[tuple[str, str], str] | None = None
+        for error in self._schema.iter_errors(record):
+            message = error.message
+            if self._is_pii(error.instance_path):
+                if masked is None:
+                    masked = {
+                        (_pointer(e.instance_path), _pointer(e.schema_path)): e.message
+                        for e in self._masked.iter_errors(record)
+                    }
+                key = (_pointer(error.instance_path), _pointer(error.schema_path))
+                message = masked.get(key, f"invalid value ({_keyword(error.schema_path)})")
+            failures.append(
+                self._failure(
+                    "schema",
+                    _keyword(error.schema_path),
+                    _pointer(error.instance_path),
+                    message,
+                    Severity.ERROR,
+                )
+            )
+        return failures
+
+    def is_valid(self, record: Any) -> bool:
+        return not any(f.severity is Severity.ERROR for f in self.validate(record))
+
+    def validate_json(self, raw: bytes | str) -> tuple[Any, list[Failure]]:
+        """Parse and validate one JSON value; unparseable input is a `parse` failure."""
+        try:
+            record = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            return None, [self._failure("parse", "json", "", f"not JSON: {exc}", Severity.ERROR)]
+        return record, self.validate(record)
+
+
+_CACHE_SIZE = 256
+_cache: OrderedDict[tuple[str, int | None], RecordValidator] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def validator_for(contract: Contract, version: int | None = None) -> RecordValidator:
+    """The validator for this contract version, compiled on first use and then reused.
+
+    Keyed by content (the fingerprint), so an equal contract loaded twice shares one.
+    """
+    key = (contract.fingerprint, version)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    validator = RecordValidator(contract, version)
+    with _cache_lock:
+        _cache[key] = validator
+        if len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return validator
