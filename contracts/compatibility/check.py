@@ -18,7 +18,7 @@ from contracts.compatibility.report import (
 from contracts.compatibility.schema_diff import diff_schemas, load_schema
 from contracts.compatibility.schema_diff_model import Node
 from contracts.consumers import Consumer
-from contracts.model import CompatibilityMode, Contract, Policy, canonical_json
+from contracts.model import CompatibilityMode, Contract, Policy
 
 __all__ = ["check_compatibility", "check_schemas", "contract_changes", "schema_changes"]
 
@@ -139,13 +139,15 @@ class _Models:
     """Each contract's schema loaded for diffing once per check, however often compared."""
 
     def __init__(self) -> None:
-        self._by_fingerprint: dict[str, Node] = {}
+        # Keyed by identity: the contracts outlive the check, and hashing content would
+        # cost as much as the diff it saves.
+        self._by_contract: dict[int, Node] = {}
 
     def __call__(self, contract: Contract) -> Node:
-        key = canonical_json(contract.schema)
-        if key not in self._by_fingerprint:
-            self._by_fingerprint[key] = load_schema(contract.schema)
-        return self._by_fingerprint[key]
+        key = id(contract)
+        if key not in self._by_contract:
+            self._by_contract[key] = load_schema(contract.schema)
+        return self._by_contract[key]
 
 
 def _against(
@@ -187,8 +189,6 @@ def check_compatibility(
         compared = history if mode.transitive else history[-1:]
     seen = {(c.type, c.path) for c in changes}
     for version, old in compared[:-1]:
-        if old.fingerprint == candidate.fingerprint:
-            continue
         for change in _against(old, version, candidate, mode, policy, consumers, models):
             if not change.compatible and (change.type, change.path) not in seen:
                 seen.add((change.type, change.path))

@@ -21,6 +21,8 @@ rules:
   the STRICT set, as Confluent does; the policy only applies to the final verdict.
 * References are followed; a pair of schemas met again while it is still being compared is a
   recursive cycle and counts as compatible.
+* Equal subschemas are skipped, unread (see :func:`_unchanged_test`): comparing a wide schema with
+  an earlier version of itself costs little more than finding what changed.
 
 Where Confluent's result is plainly an artefact of its Java model we stay sound instead (none of
 these shows in Confluent's own test cases): ``contains`` is compared like ``items``; a property
@@ -33,7 +35,8 @@ the document is compared by its text; in 2019-09/2020-12 a ``$ref`` with sibling
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import operator
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Final
@@ -50,6 +53,7 @@ from contracts.compatibility.schema_diff_model import (
     CombinedNode,
     ConstNode,
     Criterion,
+    Document,
     EmptyNode,
     EnumNode,
     FalseNode,
@@ -60,6 +64,7 @@ from contracts.compatibility.schema_diff_model import (
     StringNode,
     UnresolvedNode,
     deref,
+    json_text,
     load_schema,
     pattern_matches,
 )
@@ -109,7 +114,7 @@ def diff_schemas(
     """
     before = original if isinstance(original, Node) else load_schema(original)
     after = update if isinstance(update, Node) else load_schema(update)
-    changes = _Differ().compare(before, after)
+    changes = _Differ(_unchanged_test(before.document, after.document)).compare(before, after)
     return [SchemaChange(kind, "#/" + "/".join(path)) for kind, path in changes]
 
 
@@ -120,6 +125,46 @@ def is_backward_compatible(
 ) -> bool:
     """Whether a reader using ``update`` can read what was written with ``original``."""
     return all(change.is_compatible(policy) for change in diff_schemas(original, update))
+
+
+# Text in a subschema that may make it differ from an equal one (see `_unchanged_test`).
+_UNSAFE: Final = (
+    '"$ref"',  # may resolve to different schemas in the two documents
+    '"not"',  # `not` against an equal `not` reports NOT_TYPE_NARROWED
+    "NaN",  # not equal to itself
+    "Infinity",
+)
+_BOOLEANS: Final = ("true", "false")
+
+
+def _unchanged_test(
+    original: Document | None, update: Document | None
+) -> Callable[[Any, Any], bool]:
+    """A test of "these two subschemas have no changes", from their JSON values alone.
+
+    Equal subschemas of documents of one dialect are read alike, so they compare without changes,
+    unless they hold a reference, a ``not`` or a non-finite number (see ``_UNSAFE``). The test
+    says so only when sure: when neither document holds any of that, nor a boolean (``==`` takes
+    ``true`` for ``1``), plain ``==`` is the test; otherwise each subschema's JSON text is checked.
+    """
+    if original is None or update is None or original.dialect != update.dialect:
+        return _never
+    if original.text is None or update.text is None:
+        return _never
+    if not any(d.mentions(token) for d in (original, update) for token in (*_UNSAFE, *_BOOLEANS)):
+        return operator.eq
+    return _equal_and_safe
+
+
+def _never(original: Any, update: Any) -> bool:
+    return False
+
+
+def _equal_and_safe(original: Any, update: Any) -> bool:
+    if original != update:
+        return False
+    text = json_text(original)
+    return text is not None and text == json_text(update) and not any(t in text for t in _UNSAFE)
 
 
 def _compatible(changes: Iterable[Change]) -> bool:
@@ -233,9 +278,11 @@ def _item_slot(schema: ArrayNode) -> Slot:
 class _Differ:
     """One comparison of two documents, with its memo of pairs already compared."""
 
-    def __init__(self) -> None:
+    def __init__(self, unchanged: Callable[[Any, Any], bool] = _never) -> None:
         self._memo: dict[tuple[Node, Node], tuple[Change, ...]] = {}
         self._active: set[tuple[Node, Node]] = set()
+        self._unchanged = unchanged
+        """Whether two subschemas, as JSON values, are sure to have no changes."""
 
     def compare(self, original: Node | None, update: Node | None) -> list[Change]:
         """Changes from ``original`` to ``update``, with paths relative to them."""
@@ -244,6 +291,9 @@ class _Differ:
                 return []
             return [(T.SCHEMA_ADDED if original is None else T.SCHEMA_REMOVED, ())]
         pair = (deref(original), deref(update))
+        # Equal JSON values give alike nodes, unless the nodes are different parts of them.
+        if pair[0].tag == pair[1].tag and self._unchanged(pair[0].source, pair[1].source):
+            return []
         cached = self._memo.get(pair)
         if cached is None:
             if pair in self._active:
@@ -425,13 +475,16 @@ class _Differ:
 
     def _objects(self, original: ObjectNode, update: ObjectNode) -> list[Change]:
         changes: list[Change] = []
+        # Property schemas are loaded only where needed: most of a wide object is unchanged.
         old_properties, new_properties = original.properties, update.properties
+        old_raw, new_raw = old_properties.raw, new_properties.raw
 
-        for name in (n for n in old_properties if n in new_properties):
-            was, now = name in original.required, name in update.required
-            if was and not now:
+        # Only properties required on one side: usually none, so the loop is skipped.
+        toggled = original.required ^ update.required
+        for name in [n for n in old_raw if n in toggled and n in new_raw] if toggled else []:
+            if name in original.required:
                 changes.append((T.REQUIRED_ATTRIBUTE_REMOVED, ("required", name)))
-            elif now and not was:
+            else:
                 kind = (
                     T.REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED
                     if _has_default(new_properties[name])
@@ -439,14 +492,23 @@ class _Differ:
                 )
                 changes.append((kind, ("required", name)))
 
-        for name in _union(old_properties, new_properties):
+        unchanged = self._unchanged
+        # Removed and changed properties, in the order of `_union` like the added ones below.
+        for name in [
+            name
+            for name, schema in old_raw.items()
+            if name not in new_raw or not unchanged(schema, new_raw[name])
+        ]:
             path = ("properties", name)
-            if name not in new_properties:
-                changes += _under(path, self._property_removed(old_properties[name], update, name))
-            elif name not in old_properties:
-                changes += _under(path, self._property_added(original, update, name))
+            if name not in new_raw:
+                changes += _under(path, self._property_removed(original, update, name))
             else:
                 changes += _under(path, self.compare(old_properties[name], new_properties[name]))
+        for name in new_raw:
+            if name not in old_raw:
+                changes += _under(
+                    ("properties", name), self._property_added(original, update, name)
+                )
 
         changes += self._dependencies(original, update)
         changes += _under(
@@ -475,10 +537,13 @@ class _Differ:
         changes += _MIN_PROPERTIES.compare(original.min_properties, update.min_properties)
         return changes
 
-    def _property_removed(self, old_schema: Node, update: ObjectNode, name: str) -> list[Change]:
+    def _property_removed(
+        self, original: ObjectNode, update: ObjectNode, name: str
+    ) -> list[Change]:
         slot = _property_slot(update, name)
         if slot is True:
             return [(T.PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL, ())]
+        old_schema = original.properties[name]
         if slot is False:
             if _is_false(old_schema):
                 return [(T.PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL, ())]

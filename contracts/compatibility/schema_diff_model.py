@@ -14,6 +14,11 @@ module reproduces that classification for drafts 4 to 7, 2019-09 and 2020-12:
 * ``$ref`` is kept as a :class:`RefNode` resolved lazily (so recursive schemas stay finite) against
   the document, its ``$defs``/``definitions``, embedded ``$id`` resources and anchors.
 
+Loading is lazy where schemas are wide: an object's ``properties`` is a :class:`NodeMap` that
+classifies each property's schema on first access (unless where a schema is reached from may
+matter, see ``_Loader._scopes_matter``), and the document is only searched for ``$id`` resources
+and anchors when a reference needs one. A diff that skips equal subtrees thus never loads them.
+
 Nodes compare by identity (``eq=False``), which the diff uses for memoisation and cycle detection.
 """
 
@@ -24,6 +29,8 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import repeat
 from typing import Any, Final
 from urllib.parse import unquote, urldefrag, urljoin
 
@@ -34,11 +41,13 @@ __all__ = [
     "ConditionalNode",
     "ConstNode",
     "Criterion",
+    "Document",
     "EmptyNode",
     "EnumNode",
     "FalseNode",
     "Meta",
     "Node",
+    "NodeMap",
     "NotNode",
     "NullNode",
     "NumberNode",
@@ -48,6 +57,7 @@ __all__ = [
     "UnresolvedNode",
     "canonical_json",
     "deref",
+    "json_text",
     "load_schema",
     "pattern_matches",
 ]
@@ -98,6 +108,50 @@ class Meta:
 NO_META: Final = Meta()
 
 
+class Document:
+    """One loaded schema document, as a whole: what decides how each of its schemas is read."""
+
+    def __init__(self, root: Any, dialect: _Dialect) -> None:
+        self.root = root
+        self.dialect = dialect
+        self._mentions: dict[str, bool] = {}
+
+    @cached_property
+    def text(self) -> str | None:
+        """The document as JSON text (computed once); ``None`` when it is not plain JSON data."""
+        return json_text(self.root)
+
+    def mentions(self, token: str) -> bool:
+        """Whether ``token`` occurs in the document's JSON text (``True`` if it has none)."""
+        found = self._mentions.get(token)
+        if found is None:
+            text = self.text
+            found = self._mentions[token] = text is None or token in text
+        return found
+
+
+def json_text(value: Any) -> str | None:
+    """``value`` as JSON text, keys in their order; ``None`` when it is not plain JSON data.
+
+    Unlike ``==`` the text tells ``true`` from ``1``, so equal texts mean equal JSON values.
+    """
+    try:
+        return _ENCODER.encode(value)
+    except (TypeError, ValueError, RecursionError):  # not JSON data, or a circular structure
+        return None
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"not JSON data: {type(value).__name__}")
+
+
+# Separators fixed, as text is searched for e.g. '"$id": "'. Without the check for circular
+# structures (a bit faster): they fail on recursion depth instead.
+_ENCODER: Final = json.JSONEncoder(check_circular=False, separators=(", ", ": "), default=_as_dict)
+
+
 @dataclass(eq=False, slots=True)
 class Node:
     """One classified schema, built from the JSON value ``source``."""
@@ -106,6 +160,8 @@ class Node:
     tag: str = field(default="", kw_only=True)
     """Tells apart the nodes that one dict splits into (its ``type`` part, its ``enum`` part...)."""
     meta: Meta = field(default=NO_META, kw_only=True)
+    document: Document | None = field(default=None, kw_only=True, repr=False)
+    """The document the schema was loaded from (set on whole schemas, not on their parts)."""
     _key: str | None = field(default=None, init=False, repr=False)
 
     @property
@@ -185,9 +241,56 @@ class NotNode(Node):
     negated: Node = field(default_factory=lambda: EmptyNode(True))
 
 
+class NodeMap(Mapping[str, Node]):
+    """Schemas by name (an object's ``properties``), each classified on first access."""
+
+    __slots__ = ("_load", "_nodes", "_raw", "_value")
+
+    def __init__(self, value: Any = None, load: _Child | None = None) -> None:
+        self._value: Mapping[str, Any] = value if isinstance(value, Mapping) else {}
+        self._load = load
+        self._nodes: dict[str, Node] = {}
+        self._raw: Mapping[str, Any] | None = None
+
+    @property
+    def raw(self) -> Mapping[str, Any]:
+        """The JSON value of each schema, by name, in document order (nothing is loaded)."""
+        if self._raw is None:
+            value = self._value
+            if all(map(isinstance, value.values(), repeat((dict, bool)))):  # usually: no copy
+                self._raw = value
+            else:  # values that are not schemas are ignored
+                self._raw = {k: v for k, v in value.items() if isinstance(v, Mapping | bool)}
+        return self._raw
+
+    def __getitem__(self, name: str) -> Node:
+        node = self._nodes.get(name)
+        if node is None:
+            raw = self.raw[name]
+            assert self._load is not None
+            node = self._nodes[name] = self._load(raw)
+        return node
+
+    def load_all(self) -> None:
+        for name in self.raw:
+            self[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.raw)
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.raw
+
+    def __repr__(self) -> str:
+        return f"NodeMap({list(self.raw)!r})"
+
+
 @dataclass(eq=False, slots=True)
 class ObjectNode(Node):
-    properties: dict[str, Node] = field(default_factory=dict)
+    properties: NodeMap = field(default_factory=NodeMap)
     required: frozenset[str] = frozenset()
     pattern_properties: tuple[tuple[str, Node], ...] = ()
     additional_allowed: bool = True
@@ -385,12 +488,32 @@ class _Loader:
 
     def __init__(self, root: Mapping[str, Any] | bool) -> None:
         self.dialect = _dialect_of(root)
+        self.document = Document(root, self.dialect)
         self._nodes: dict[int, Node] = {}
         self._resources: dict[str, Mapping[str, Any]] = {}
         self._anchors: dict[tuple[str, str], Mapping[str, Any]] = {}
-        if isinstance(root, Mapping):
-            self._resources[""] = root
-            self._index(root, "", root)
+        self._unindexed = root if isinstance(root, Mapping) else None
+        self._eager = self._scopes_matter(root)
+
+    def _scopes_matter(self, root: Mapping[str, Any] | bool) -> bool:
+        """Whether a schema's node may depend on how it is reached, so loading must be eager.
+
+        A reference inside a schema resolves against the schema's resource, which is set by the
+        ``$id`` of the schema or of the schemas it is reached through; a ``$ref`` may reach a
+        schema through another path than its parents do. When the document has both references
+        and ``$id`` below the root, every schema is loaded up front through its parents, so that
+        a reference finds it scoped as they have it.
+        """
+        if not isinstance(root, Mapping) or not self.document.mentions('"$ref"'):
+            return False
+        text = self.document.text
+        if text is None:  # not plain JSON data: be safe
+            return True
+        keyword = self.dialect.id_keyword or "$id"
+        below_root = text.count(f'"{keyword}": "') - (
+            1 if isinstance(root.get(keyword), str) else 0
+        )
+        return below_root > 0
 
     # -- scoping and references ------------------------------------------------------------
 
@@ -403,6 +526,13 @@ class _Loader:
         if isinstance(ident, str) and ident and not ident.startswith("#"):
             return urldefrag(urljoin(base, ident))[0], schema
         return base, resource
+
+    def _index_once(self) -> None:
+        """Find the document's embedded resources and anchors, when a reference first needs one."""
+        root, self._unindexed = self._unindexed, None
+        if root is not None:
+            self._resources[""] = root
+            self._index(root, "", root)
 
     def _index(self, schema: Mapping[str, Any], base: str, resource: Mapping[str, Any]) -> None:
         """Record the embedded resources and anchors that references may name."""
@@ -424,6 +554,7 @@ class _Loader:
             uri, fragment, document = base, ref[1:], resource
         else:
             uri, fragment = urldefrag(urljoin(base, ref))
+            self._index_once()
             found = self._resources.get(uri)
             if found is None:
                 return UnresolvedNode({"$ref": ref}, ref=ref)
@@ -433,6 +564,7 @@ class _Loader:
         elif fragment.startswith("/"):
             target = _pointer(document, fragment)
         else:
+            self._index_once()
             target = self._anchors.get((uri, fragment))
         if not isinstance(target, Mapping | bool):
             return UnresolvedNode({"$ref": ref}, ref=ref)
@@ -450,6 +582,7 @@ class _Loader:
         node = self._nodes.get(id(schema))
         if node is None:
             node = self._classify(schema, *self._scope(schema, base, resource))
+            node.document = self.document
             self._nodes[id(schema)] = node
         return node
 
@@ -582,7 +715,7 @@ class _Loader:
         return ObjectNode(
             schema,
             tag=tag,
-            properties=schema_map("properties"),
+            properties=self._properties(schema, child),
             required=frozenset(r for r in required if isinstance(r, str))
             if isinstance(required, list)
             else frozenset(),
@@ -595,6 +728,13 @@ class _Loader:
             min_properties=_number(schema.get("minProperties")),
             max_properties=_number(schema.get("maxProperties")),
         )
+
+    def _properties(self, schema: Mapping[str, Any], child: _Child) -> NodeMap:
+        """An object's properties, loaded as the diff reads them (objects may be wide)."""
+        properties = NodeMap(schema.get("properties"), child)
+        if self._eager:
+            properties.load_all()
+        return properties
 
     def _array(self, schema: Mapping[str, Any], tag: str, child: _Child) -> ArrayNode:
         items = schema.get("items")
