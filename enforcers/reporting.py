@@ -1,0 +1,290 @@
+"""Breach reports: aggregated in the process, redacted, delivered at least once.
+
+Failures are counted per (contract, version, kind, rule, window) with first/last seen and a
+bounded number of samples; fields classified PII are redacted before a sample is kept.
+Each flush writes one batch to a spool directory *before* sending it, and deletes it only
+once the registry has acknowledged it, so a registry outage (or a crash after the flush)
+loses nothing; every aggregate carries an id, so a batch sent twice is counted once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from contracts import Contract, FieldPath
+from enforcers.record_validator import Failure
+
+__all__ = ["BreachReporter", "Deliver", "redact"]
+
+log = logging.getLogger(__name__)
+
+REDACTED = "<redacted>"
+Deliver = Callable[[Mapping[str, Any]], None]  # raises on failure; the batch is retried
+
+
+def redact(record: Any, pii: Sequence[FieldPath]) -> Any:
+    """A copy of `record` with every PII field replaced (arrays are transparent)."""
+    if not pii:
+        return record
+    return _redact(record, [tuple(p) for p in pii])
+
+
+def _redact(value: Any, paths: list[FieldPath]) -> Any:
+    if isinstance(value, list):
+        return [_redact(item, paths) for item in value]
+    if not isinstance(value, Mapping):
+        return value
+    out = {}
+    for key, item in value.items():
+        if (key,) in paths:
+            out[key] = REDACTED
+        else:
+            deeper = [p[1:] for p in paths if len(p) > 1 and p[0] == key]
+            out[key] = _redact(item, deeper) if deeper else item
+    return out
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(slots=True)
+class _Breach:
+    contract: str
+    version: int | None
+    kind: str
+    rule: str
+    severity: str
+    window_start: datetime
+    count: int = 0
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    samples: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Observation:
+    contract: str
+    version: int | None
+    window_start: datetime
+    records: int = 0
+    valid: int = 0
+    invalid: int = 0
+    max_event_time: datetime | None = None
+
+
+class BreachReporter:
+    """Collects failures and observations from one source and ships them in the background.
+
+    `deliver` sends one batch (a JSON-ready mapping) to the registry and raises if it was
+    not accepted; `RegistryClient.report_breaches` is the usual one. `source` names the
+    reporting process (a consumer group, a job name + run id).
+    """
+
+    def __init__(
+        self,
+        deliver: Deliver,
+        *,
+        source: str,
+        spool_dir: str | Path,
+        window: timedelta = timedelta(minutes=1),
+        max_samples: int = 5,
+        flush_interval: float = 5.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._deliver = deliver
+        self.source = source
+        self.spool_dir = Path(spool_dir)
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        self.window = window
+        self.max_samples = max_samples
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._breaches: dict[tuple[str, int | None, str, str, datetime], _Breach] = {}
+        self._observations: dict[tuple[str, int | None, datetime], _Observation] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._interval = flush_interval
+
+    # -- collecting (hot path: cheap, never blocks on the network) ------------------------
+
+    def _window_of(self, moment: datetime) -> datetime:
+        seconds = self.window.total_seconds()
+        epoch = moment.timestamp()
+        return datetime.fromtimestamp(epoch - epoch % seconds, UTC)
+
+    def record(
+        self,
+        contract: Contract,
+        version: int | None,
+        failures: Iterable[Failure],
+        record: Any = None,
+        *,
+        event_time: datetime | None = None,
+    ) -> None:
+        """Count one record: valid when `failures` holds no error, else a breach per rule."""
+        now = self._clock()
+        window = self._window_of(now)
+        failures = list(failures)
+        invalid = any(f.severity.value == "error" for f in failures)
+        with self._lock:
+            obs_key = (contract.name, version, window)
+            obs = self._observations.get(obs_key)
+            if obs is None:
+                obs = self._observations[obs_key] = _Observation(contract.name, version, window)
+            obs.records += 1
+            obs.invalid += invalid
+            obs.valid += not invalid
+            if event_time is not None and (
+                obs.max_event_time is None or event_time > obs.max_event_time
+            ):
+                obs.max_event_time = event_time
+            for failure in failures:
+                key = (contract.name, version, failure.kind, failure.rule, window)
+                breach = self._breaches.get(key)
+                if breach is None:
+                    breach = self._breaches[key] = _Breach(
+                        contract.name,
+                        version,
+                        failure.kind,
+                        failure.rule,
+                        failure.severity.value,
+                        window,
+                    )
+                breach.count += 1
+                breach.first_seen = breach.first_seen or now
+                breach.last_seen = now
+                if len(breach.samples) < self.max_samples:
+                    breach.samples.append(
+                        {
+                            "path": failure.path,
+                            "message": failure.message,
+                            "record": redact(record, contract.pii_fields),
+                        }
+                    )
+
+    # -- shipping ------------------------------------------------------------------------
+
+    def _take_batch(self) -> dict[str, Any] | None:
+        with self._lock:
+            breaches, self._breaches = self._breaches, {}
+            observations, self._observations = self._observations, {}
+        if not breaches and not observations:
+            return None
+        batch_id = str(uuid.uuid4())
+
+        def end(start: datetime) -> str:
+            return _iso(start + self.window)
+
+        return {
+            "batch_id": batch_id,
+            "source": self.source,
+            "breaches": [
+                {
+                    # One id per aggregate of one flush: a resent batch is recognised,
+                    # a later aggregate of the same window is added to it.
+                    "id": f"{batch_id}:b{i}",
+                    "contract": b.contract,
+                    "version": b.version,
+                    "kind": b.kind,
+                    "rule": b.rule,
+                    "severity": b.severity,
+                    "window_start": _iso(b.window_start),
+                    "window_end": end(b.window_start),
+                    "count": b.count,
+                    "first_seen": _iso(b.first_seen or b.window_start),
+                    "last_seen": _iso(b.last_seen or b.window_start),
+                    "samples": b.samples,
+                }
+                for i, b in enumerate(breaches.values())
+            ],
+            "observations": [
+                {
+                    "id": f"{batch_id}:o{i}",
+                    "contract": o.contract,
+                    "version": o.version,
+                    "window_start": _iso(o.window_start),
+                    "window_end": end(o.window_start),
+                    "records": o.records,
+                    "valid": o.valid,
+                    "invalid": o.invalid,
+                    "max_event_time": _iso(o.max_event_time) if o.max_event_time else None,
+                }
+                for i, o in enumerate(observations.values())
+            ],
+        }
+
+    def _spool(self, batch: Mapping[str, Any]) -> Path:
+        # Names sort by time, so batches are resent in the order they were made.
+        name = f"{self._clock().strftime('%Y%m%dT%H%M%S%f')}-{batch['batch_id']}.json"
+        final = self.spool_dir / name
+        partial = final.with_suffix(".partial")
+        with open(partial, "wb") as handle:
+            handle.write(orjson.dumps(batch))
+            handle.flush()
+            os.fsync(handle.fileno())
+        partial.replace(final)
+        return final
+
+    @property
+    def pending(self) -> int:
+        """Batches spooled and not yet acknowledged by the registry."""
+        return len(list(self.spool_dir.glob("*.json")))
+
+    def flush(self) -> bool:
+        """Spool what was collected, then send every spooled batch; True if all were sent."""
+        batch = self._take_batch()
+        if batch is not None:
+            self._spool(batch)
+        with self._send_lock:
+            for path in sorted(self.spool_dir.glob("*.json")):
+                try:
+                    self._deliver(orjson.loads(path.read_bytes()))
+                except Exception as exc:  # any failure means "try again later"
+                    log.warning(
+                        "breach report not delivered yet (%s); %d pending", exc, self.pending
+                    )
+                    return False
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+        return True
+
+    # -- background ----------------------------------------------------------------------
+
+    def start(self) -> BreachReporter:
+        """Flush every `flush_interval` seconds on a daemon thread until `close`."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="accord-breach-reporter", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.flush()
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Stop the thread and make a last attempt; what is not sent stays spooled."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.flush()
+
+    def __enter__(self) -> BreachReporter:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
