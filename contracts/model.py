@@ -243,6 +243,9 @@ class Contract:
     quality: tuple[QualityCheck, ...] = ()
     sla: SLA | None = None
     compatibility: CompatibilityConfig = field(default_factory=CompatibilityConfig)
+    # Vendor extensions kept verbatim, keyed by vendor (``odcs``: what an ODCS import could
+    # not map). Accord does not interpret them.
+    extensions: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> Contract:
@@ -322,6 +325,7 @@ def _from_document(doc: Mapping[str, Any]) -> Contract:
             mode=CompatibilityMode(compat.get("mode", CompatibilityMode.BACKWARD)),
             policy=Policy(compat.get("policy", Policy.STRICT)),
         ),
+        extensions=dict(doc.get("extensions") or {}),
     )
 
 
@@ -408,6 +412,7 @@ def _to_document(c: Contract) -> dict[str, Any]:
             "mode": c.compatibility.mode.value,
             "policy": c.compatibility.policy.value,
         },
+        "extensions": dict(c.extensions),
     }
     # An empty schema ({} or true) is meaningful: it accepts every record.
     return {**_drop_none(doc), "schema": c.schema}

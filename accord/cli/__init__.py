@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 import accord
-from accord.cli import compat, lint
+from accord.cli import compat, lint, odcs, registry
 
 __all__ = ["app", "main"]
 
@@ -37,6 +37,11 @@ def _root(
 app.command("lint")(lint.lint)
 app.command("diff")(compat.diff)
 app.command("check")(compat.check)
+app.command("publish")(registry.publish)
+app.command("serve")(registry.serve)
+app.add_typer(registry.db_app, name="db")
+app.add_typer(odcs.import_app, name="import")
+app.add_typer(odcs.export_app, name="export")
 
 
 def main() -> None:

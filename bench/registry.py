@@ -1,0 +1,268 @@
+"""Registry throughput and latency over loopback, against a floor measured in the same run.
+
+Starts ``accord serve`` (uvicorn, access log off) on a free port over a SQLite file in a
+temporary folder and, when ``ACCORD_TEST_POSTGRES_URL`` or ``--database-url`` names a
+PostgreSQL server, over a fresh database there too (dropped afterwards). Publishes the
+example ``orders.created``, then for 1 and 16 concurrent clients measures requests/s and
+p50/p99 latency of:
+
+    GET  /health                                   the floor: routing plus a SELECT 1
+    GET  /contracts/orders.created/versions/latest
+    POST /contracts/orders.created/compatibility   (the example itself as the candidate)
+
+and prints each figure's ratio to the floor's. Clients are keep-alive connections of the
+standard library's http.client, one per thread, spread over two processes: a lighter
+client than httpx leaves more of the two cores to the server being measured.
+
+    python bench/registry.py [--duration 5] [--workers 2] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parent.parent
+ORDERS = REPO / "contracts" / "examples" / "orders.created.yaml"
+ACCORD = shutil.which("accord", path=str(Path(sys.executable).parent)) or "accord"
+
+GOALS = {"GET latest": 1500.0, "POST compatibility": 800.0}  # req/s with 16 clients
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str
+    method: str
+    path: str
+    body: bytes | None = None
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _postgres_database(server_url: str) -> Iterator[str]:
+    name = f"accord_bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        try:
+            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()
+
+
+@contextmanager
+def _server(database_url: str, workers: int, folder: Path) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "ACCORD_DATABASE_URL": database_url}
+    log = (folder / f"server-{port}.log").open("w")
+    process = subprocess.Popen(
+        [ACCORD, "serve", "--port", str(port), "--workers", str(workers), "--no-access-log"],
+        cwd=folder,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"the registry exited; see {log.name}")
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("the registry did not become healthy in 60 s")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _client_process(
+    port: int, target: Target, threads: int, start: float, end: float, out: object
+) -> None:
+    """Run `threads` closed-loop clients; send their latencies (s) and error count back."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    headers = {"Content-Type": target.content_type} if target.content_type else {}
+
+    def client() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine: list[float] = []
+        failed = 0
+        while (began := time.perf_counter()) < end:
+            connection.request(target.method, target.path, body=target.body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            if response.status >= 300:
+                failed += 1
+            if began >= start:  # requests in the warm-up are not counted
+                mine.append(time.perf_counter() - began)
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+            errors[0] += failed
+
+    pool = [threading.Thread(target=client) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    out.put((latencies, errors[0]))  # type: ignore[attr-defined]
+
+
+def measure(port: int, target: Target, clients: int, duration: float) -> Result:
+    processes = min(clients, 2)
+    now = time.perf_counter()
+    start, end = now + 0.5, now + 0.5 + duration
+    queue: multiprocessing.Queue[tuple[list[float], int]] = multiprocessing.Queue()
+    workers = [
+        multiprocessing.Process(
+            target=_client_process,
+            args=(port, target, clients // processes, start, end, queue),
+        )
+        for _ in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    results = [queue.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    latencies = sorted(x for part, _ in results for x in part)
+    errors = sum(e for _, e in results)
+    if not latencies:
+        return Result(0.0, float("nan"), float("nan"), errors)
+    return Result(
+        requests_per_s=len(latencies) / duration,
+        p50_ms=latencies[len(latencies) // 2] * 1000,
+        p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        errors=errors,
+    )
+
+
+def run(database_url: str, label: str, workers: int, duration: float, folder: Path) -> bool:
+    """Benchmark one database; print the table; False when any request failed."""
+    orders = ORDERS.read_bytes()
+    with _server(database_url, workers, folder) as url:
+        published = httpx.post(
+            f"{url}/contracts/orders.created/versions",
+            content=orders,
+            headers={"Content-Type": "application/yaml"},
+        )
+        published.raise_for_status()
+        port = int(url.rsplit(":", 1)[1])
+        floor = Target("GET /health (floor)", "GET", "/health")
+        targets = [
+            Target("GET latest", "GET", "/contracts/orders.created/versions/latest"),
+            Target(
+                "POST compatibility",
+                "POST",
+                "/contracts/orders.created/compatibility",
+                orders,
+                "application/yaml",
+            ),
+        ]
+        print(f"\nregistry on {label}, {workers} worker(s), {duration:g} s per cell")
+        header = f"{'endpoint':<22}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        print(header + f"{'x floor req/s':>15}{'x floor p50':>13}")
+        ok = True
+        for clients in (1, 16):
+            base = measure(port, floor, clients, duration)
+            ok = ok and base.errors == 0
+            print(
+                f"{floor.label:<22}{clients:>8}{base.requests_per_s:>9.0f}"
+                f"{base.p50_ms:>9.2f}{base.p99_ms:>9.2f}{1:>15.2f}{1:>13.2f}"
+            )
+            for target in targets:
+                result = measure(port, target, clients, duration)
+                ok = ok and result.errors == 0
+                goal = GOALS.get(target.label) if clients == 16 else None
+                verdict = ""
+                if goal:
+                    met = "met" if result.requests_per_s >= goal else "MISSED"
+                    verdict = f"  goal {goal:.0f} req/s {met}"
+                if result.errors:
+                    verdict += f"  {result.errors} FAILED requests"
+                print(
+                    f"{target.label:<22}{clients:>8}{result.requests_per_s:>9.0f}"
+                    f"{result.p50_ms:>9.2f}{result.p99_ms:>9.2f}"
+                    f"{result.requests_per_s / base.requests_per_s:>15.2f}"
+                    f"{result.p50_ms / base.p50_ms:>13.2f}{verdict}"
+                )
+    return ok
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per cell")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("ACCORD_WORKERS", "2")),
+        help="uvicorn worker processes (default: ACCORD_WORKERS, else 2)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("ACCORD_TEST_POSTGRES_URL"),
+        help="a PostgreSQL server to benchmark on too (a fresh database is created there)",
+    )
+    args = parser.parse_args()
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="accord-bench-") as tmp:
+        folder = Path(tmp)
+        ok = run(f"sqlite:///{folder / 'bench.db'}", "SQLite", args.workers, args.duration, folder)
+        if args.database_url:
+            with _postgres_database(args.database_url) as url:
+                ok = run(url, "PostgreSQL", args.workers, args.duration, folder) and ok
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

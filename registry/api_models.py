@@ -1,0 +1,199 @@
+"""Request and response bodies of the HTTP API (pydantic; they are the OpenAPI schemas)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from contracts import CompatibilityMode, Policy
+
+__all__ = [
+    "AffectedConsumer",
+    "CompatibilityReport",
+    "CompatibilitySettings",
+    "ConfigUpdate",
+    "ConsumerIn",
+    "ConsumerList",
+    "ConsumerOut",
+    "ContractPage",
+    "ContractSummary",
+    "DeletedContract",
+    "DeletedVersion",
+    "Health",
+    "LifecycleStatus",
+    "PublishedVersion",
+    "ReportChange",
+    "ServiceVersion",
+    "StatusUpdate",
+    "VersionDocument",
+    "VersionInfo",
+    "VersionList",
+]
+
+LifecycleStatus = Literal["draft", "active", "deprecated", "retired"]
+
+
+class CompatibilitySettings(BaseModel):
+    """The compatibility config the registry enforces on publish."""
+
+    mode: CompatibilityMode
+    policy: Policy
+
+
+class ConfigUpdate(BaseModel):
+    """New config; a field left out keeps its value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: CompatibilityMode | None = None
+    policy: Policy | None = None
+
+
+class PublishedVersion(BaseModel):
+    name: str
+    version: int = Field(description="Number within the contract: 1, 2, 3...")
+    id: int = Field(description="Global id of the version, unique across contracts.")
+    fingerprint: str = Field(description="SHA-256 of the canonical document.")
+    created_at: datetime
+
+
+class VersionInfo(BaseModel):
+    version: int
+    id: int
+    fingerprint: str
+    status: LifecycleStatus
+    created_at: datetime
+    deleted_at: datetime | None = None
+
+
+class VersionList(BaseModel):
+    name: str
+    items: list[VersionInfo]
+
+
+class VersionDocument(VersionInfo):
+    """One version with its canonical contract document."""
+
+    name: str
+    contract: dict[str, Any]
+
+
+class StatusUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["active", "deprecated", "retired"]
+
+
+class ContractSummary(BaseModel):
+    """A contract, summarised from its latest live version."""
+
+    name: str
+    description: str | None
+    owner_team: str | None
+    tags: list[str]
+    status: LifecycleStatus | None
+    latest_version: int | None
+    compatibility: CompatibilitySettings
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = None
+
+
+class ContractPage(BaseModel):
+    items: list[ContractSummary]
+    total: int = Field(description="Contracts matching the filters, over all pages.")
+    limit: int
+    offset: int
+
+
+class DeletedContract(BaseModel):
+    name: str
+    versions: list[int] = Field(description="Versions this request deleted.")
+    permanent: bool
+
+
+class DeletedVersion(BaseModel):
+    name: str
+    version: int
+    permanent: bool
+
+
+class ConsumerIn(BaseModel):
+    """A consumer's declared dependency: versions it reads and the fields it reads."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255)
+    team: str = Field(min_length=1, max_length=255)
+    contact: str | None = Field(None, max_length=255)
+    min_version: int = Field(1, ge=1)
+    max_version: int | None = Field(None, ge=1, description="Inclusive; null: every later one.")
+    fields: list[str] = Field(
+        default_factory=list, description="Field paths read; empty: every field."
+    )
+
+    @model_validator(mode="after")
+    def _range(self) -> ConsumerIn:
+        if self.max_version is not None and self.max_version < self.min_version:
+            raise ValueError("max_version must not be below min_version")
+        for path in self.fields:
+            if not path or not path.strip("./"):
+                raise ValueError(f"fields: {path!r} is not a field path")
+        return self
+
+
+class ConsumerOut(ConsumerIn):
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConsumerList(BaseModel):
+    name: str
+    items: list[ConsumerOut]
+
+
+class ReportChange(BaseModel):
+    """One difference between the candidate and a registered version."""
+
+    type: str = Field(examples=["REQUIRED_ATTRIBUTE_ADDED"])
+    path: str = Field(description="JSON pointer into the contract document.")
+    layer: Literal["schema", "contract"]
+    breaks: Literal["producers", "consumers", "both", "none"]
+    compatible: bool = Field(description="Whether the change is allowed under the mode.")
+    message: str
+    against_version: int | None
+    consumers: list[str] = Field(description="Registered consumers this change reaches.")
+
+
+class AffectedConsumer(BaseModel):
+    name: str
+    team: str
+    contact: str | None
+    changes: list[str] = Field(description="'TYPE path' of the breaking changes reaching it.")
+
+
+class CompatibilityReport(BaseModel):
+    """The verdict on a candidate against the registered versions its mode compares."""
+
+    compatible: bool
+    mode: CompatibilityMode
+    policy: Policy
+    checked_versions: list[int]
+    changes: list[ReportChange]
+    affected_consumers: list[AffectedConsumer]
+    consumers_registered: int
+    notes: list[str]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    database: Literal["ok"]
+
+
+class ServiceVersion(BaseModel):
+    name: str
+    version: str
+    database: str = Field(description="SQL dialect: sqlite or postgresql.")
+    schema_revision: str | None = Field(description="Alembic revision of the database.")

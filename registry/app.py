@@ -1,0 +1,47 @@
+"""The application factory: `create_app(settings)` gives the registry's ASGI app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from registry.db import Database
+from registry.http_errors import install_error_handlers
+from registry.routes import consumers, contracts, service, versions
+from registry.routes.service import service_version_string
+from registry.settings import Settings
+
+__all__ = ["create_app"]
+
+DESCRIPTION = """
+Versioned data contracts: publish, read, check compatibility, register consumers.
+
+Every error is `{"error": {"code", "message", "details"}}` with a stable snake_case code.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The registry app over `settings.database_url` (the schema must be migrated)."""
+    settings = settings or Settings.from_env()
+    db = Database(settings.database_url, read_threads=settings.read_threads)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.dispose()
+
+    app = FastAPI(
+        title="Accord registry",
+        version=service_version_string(),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    install_error_handlers(app)
+    # Routes are matched in order: the hot read path first.
+    for module in (versions, contracts, consumers, service):
+        app.include_router(module.router)
+    return app

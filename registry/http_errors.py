@@ -1,0 +1,160 @@
+"""One body for every failure the API returns, and the handlers that produce it.
+
+Every error response is ``{"error": {"code", "message", "details"}}`` with a stable
+snake_case `code`: the registry's own errors, FastAPI's request validation, unknown routes,
+wrong methods, an unreachable database and unexpected exceptions alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from registry.errors import ERROR_CODES, ApiError
+
+__all__ = [
+    "CatchAll",
+    "ErrorResponse",
+    "error_body",
+    "error_response",
+    "error_responses",
+    "install_error_handlers",
+]
+
+log = logging.getLogger("registry")
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="Stable snake_case error code.", examples=["contract_not_found"])
+    message: str = Field(description="What went wrong, naming the field or resource.")
+    details: Any = Field(None, description="Structured detail: problems, a report, ...")
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorInfo
+
+
+def error_body(code: str, message: str, details: Any = None) -> bytes:
+    return orjson.dumps({"error": {"code": code, "message": message, "details": details}})
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    return Response(
+        error_body(code, message, details),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these statuses, each listing the codes it can carry.
+
+    Every route with parameters can also answer 422 (a malformed parameter), and every
+    route 500 and 503, so those are always listed.
+    """
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in sorted({*statuses, 422, 500, 503}):
+        codes = sorted(code for code, (s, _) in ERROR_CODES.items() if s == status)
+        out[status] = {"model": ErrorResponse, "description": "Error: " + ", ".join(codes)}
+    return out
+
+
+def _validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    details = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ())]
+        details.append(
+            {
+                "field": ".".join(location),
+                "message": error.get("msg", "invalid"),
+                "type": error.get("type"),
+            }
+        )
+    return details
+
+
+async def _on_api_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message, exc.details)
+
+
+async def _on_validation_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    details = _validation_details(exc.errors())
+    fields = ", ".join(d["field"] for d in details) or "request"
+    return error_response(422, "invalid_request", f"invalid {fields}", details)
+
+
+async def _on_http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        code, message = "not_found", "no such route"
+    elif exc.status_code == 405:
+        code, message = "method_not_allowed", "method not allowed on this route"
+    else:
+        code, message = f"http_{exc.status_code}", str(exc.detail)
+    return error_response(exc.status_code, code, message, headers=exc.headers)
+
+
+async def _on_database_error(_request: Request, exc: Exception) -> Response:
+    log.warning("database unavailable: %s", exc)
+    return error_response(503, "database_unavailable", "the database did not answer")
+
+
+class CatchAll:
+    """Turn any exception that escaped the handlers into a logged 500, never a traceback.
+
+    Starlette's own catch-all re-raises after responding; this one does not, so the server
+    logs the error once, here, with its traceback.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            response = error_response(500, "internal", "internal server error")
+            await response(scope, receive, send)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(HTTPException, _on_http_error)
+    app.add_exception_handler(OperationalError, _on_database_error)
+    app.add_exception_handler(InterfaceError, _on_database_error)
+    app.add_middleware(CatchAll)

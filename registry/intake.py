@@ -1,0 +1,110 @@
+"""Request bodies to contracts: media type, parse, check, load, with every problem located.
+
+Loading is pure and deterministic, so a body seen before is answered from a small cache:
+clients that re-send the same document (idempotent publishes, CI dry runs) skip the
+contract-schema validation and CEL compilation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Literal
+
+from contracts import (
+    Contract,
+    ContractError,
+    DocumentSyntaxError,
+    Problem,
+    canonical_json,
+    check_document,
+    load_contract,
+    parse_text,
+)
+from registry.cache import LruCache
+from registry.errors import InvalidContract, NameMismatch, PayloadTooLarge, UnsupportedMediaType
+
+__all__ = ["MAX_BODY_BYTES", "MEDIA_TYPES", "Candidate", "candidate_from_body", "document_format"]
+
+MAX_BODY_BYTES = 1024 * 1024
+MEDIA_TYPES = ("application/json", "application/yaml", "application/x-yaml", "text/yaml")
+
+Format = Literal["json", "yaml"]
+_FORMATS: dict[str, Format] = {
+    "application/json": "json",
+    "application/yaml": "yaml",
+    "application/x-yaml": "yaml",
+    "text/yaml": "yaml",
+    "text/x-yaml": "yaml",
+}
+
+
+def document_format(content_type: str | None) -> Format | None:
+    """The format a Content-Type announces; None (sniff) when there is none."""
+    if not content_type:
+        return None
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media in _FORMATS:
+        return _FORMATS[media]
+    if media.endswith("+json"):
+        return "json"
+    raise UnsupportedMediaType(
+        f"Content-Type {media!r} is not a contract document format; "
+        "send application/json or application/yaml",
+        {"supported": list(MEDIA_TYPES)},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A loaded contract with its canonical JSON and fingerprint, computed once."""
+
+    contract: Contract
+    document: str
+    fingerprint: str
+
+    @classmethod
+    def of(cls, contract: Contract) -> Candidate:
+        return cls(contract, canonical_json(contract.to_document()), contract.fingerprint)
+
+
+_loaded: LruCache[bytes, Candidate | list[Problem]] = LruCache(512)
+
+
+def _load(body: bytes, fmt: Format | None) -> Candidate | list[Problem]:
+    try:
+        doc = parse_text(body, "request body", fmt)
+    except DocumentSyntaxError as exc:
+        return [Problem("", exc.reason, "syntax", line=exc.line)]
+    try:
+        return Candidate.of(load_contract(doc))
+    except ContractError as exc:
+        return list(exc.problems)
+    except (ValueError, TypeError, KeyError) as exc:  # a checked document the model still rejects
+        return [*check_document(doc), Problem("", str(exc), "invalid")]
+
+
+def candidate_from_body(body: bytes, content_type: str | None, name: str) -> Candidate:
+    """The contract in `body`, which must be named `name`; raises the API's errors."""
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
+    fmt = document_format(content_type)
+    key = (fmt or "-").encode() + hashlib.sha256(body).digest()
+    loaded = _loaded.get(key)
+    if loaded is None:
+        loaded = _load(body, fmt)
+        _loaded.put(key, loaded)
+    if not isinstance(loaded, Candidate):
+        first = loaded[0] if loaded else Problem("", "not a contract", "invalid")
+        where = first.path or "/"
+        raise InvalidContract(
+            f"invalid contract: {where}: {first.message}"
+            + (f" (and {len(loaded) - 1} more)" if len(loaded) > 1 else ""),
+            [p.to_dict() for p in loaded],
+        )
+    if loaded.contract.name != name:
+        raise NameMismatch(
+            f"name: the document names {loaded.contract.name!r} but the path {name!r}",
+            {"path": "/name", "document": loaded.contract.name, "url": name},
+        )
+    return loaded

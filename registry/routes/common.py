@@ -1,0 +1,56 @@
+"""What every route module needs: the database, the raw body, shared parameters."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+
+from registry.db import Database
+from registry.errors import InvalidRequest, PayloadTooLarge
+from registry.intake import MAX_BODY_BYTES
+
+__all__ = ["DOCUMENT_BODY", "Db", "Deleted", "RawBody", "version_number"]
+
+
+# Async on purpose: FastAPI runs sync dependencies on a worker thread, a hop these skip.
+async def _database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+async def _raw_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"body is {declared} bytes; the limit is {MAX_BODY_BYTES}")
+    return await request.body()
+
+
+Db = Annotated[Database, Depends(_database)]
+RawBody = Annotated[bytes, Depends(_raw_body)]
+Deleted = Annotated[bool, Query(description="Include soft-deleted contracts and versions.")]
+
+# The OpenAPI description of a body that is a contract document, as JSON or YAML.
+DOCUMENT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "A contract document (schemas/contract.schema.json), JSON or YAML.",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "application/yaml": {"schema": {"type": "string"}},
+            "application/x-yaml": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+def version_number(text: str, *, latest: bool = False) -> int | None:
+    """A version path segment: a number from 1, or (when allowed) ``latest`` as None."""
+    if latest and text == "latest":
+        return None
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    allowed = "a version number (1, 2, ...) or 'latest'" if latest else "a version number"
+    raise InvalidRequest(
+        f"version: {text!r} is not {allowed}", [{"field": "path.version", "value": text}]
+    )

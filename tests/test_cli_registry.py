@@ -1,0 +1,125 @@
+"""`accord serve`, `accord publish` and `accord db` through the real console script."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from tests.conftest import ACCORD, EXAMPLE_FILES, EXAMPLES
+from tests.registry_server import free_port, running_registry
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ACCORD, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture(scope="module")
+def registry_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`accord serve --load-examples` on a fresh SQLite file (migrated by serve itself)."""
+    folder = tmp_path_factory.mktemp("serve")
+    url = f"sqlite:///{folder / 'accord.db'}"
+    with running_registry(url, folder, "--load-examples") as base_url:
+        yield base_url
+
+
+def test_serve_migrates_and_loads_the_examples(registry_url: str) -> None:
+    listed = httpx.get(f"{registry_url}/contracts").json()
+    assert listed["total"] == len(EXAMPLE_FILES) == 3
+    assert all(c["latest_version"] == 1 for c in listed["items"])
+
+
+def test_publish_examples_again_is_idempotent(registry_url: str) -> None:
+    result = run("publish", *map(str, EXAMPLE_FILES), "--registry", registry_url)
+    assert result.returncode == 0, result.stderr
+    assert f"{EXAMPLES / 'orders.created.yaml'}: orders.created version 1 (existing)" in (
+        result.stdout
+    )
+    assert result.stdout.count("(existing)") == 3
+
+
+def test_publish_new_and_incompatible_versions(registry_url: str, tmp_path: Path) -> None:
+    doc = yaml.safe_load((EXAMPLES / "orders.created.yaml").read_text())
+    doc["schema"]["properties"]["gift_wrap"] = {"type": "boolean"}
+    added = tmp_path / "added.yaml"
+    added.write_text(yaml.safe_dump(doc))
+    created = run("publish", str(added), env={"ACCORD_REGISTRY_URL": registry_url})
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip() == f"{added}: orders.created version 2 (created)"
+
+    del doc["schema"]["properties"]["coupon_code"]
+    del doc["quality"][1]  # it names coupon_code
+    removed = tmp_path / "removed.yaml"
+    removed.write_text(yaml.safe_dump(doc))
+    refused = run("publish", str(removed), "--registry", registry_url)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert str(removed) in refused.stderr and "incompatible" in refused.stderr
+    assert "PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL /schema/properties/coupon_code" in (
+        refused.stderr
+    )
+
+
+def test_publish_input_errors_name_the_file_and_path(registry_url: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: demo.events\nowner: {team: demo}\ndescripton: typo\nschema: {}\n")
+    result = run("publish", str(bad), "--registry", registry_url)
+    assert result.returncode == 2
+    assert f"{bad}:3: error: /descripton: unknown key" in result.stderr
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: [unclosed\n")
+    result = run("publish", str(broken), "--registry", registry_url)
+    assert result.returncode == 2 and str(broken) in result.stderr
+
+    missing = run("publish", str(tmp_path / "nope.yaml"), "--registry", registry_url)
+    assert missing.returncode == 2 and "nope.yaml" in missing.stderr
+
+    # A good file and a bad one: the good one is published, the exit code is the worst.
+    mixed = run("publish", str(EXAMPLE_FILES[0]), str(bad), "--registry", registry_url)
+    assert mixed.returncode == 2 and "(existing)" in mixed.stdout
+
+
+def test_publish_to_an_unreachable_registry(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run("publish", str(EXAMPLE_FILES[0]), "--registry", url)
+    assert result.returncode == 2
+    assert "cannot reach the registry" in result.stderr and str(EXAMPLE_FILES[0]) in result.stderr
+
+
+def test_db_upgrade_and_downgrade(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    env = {"ACCORD_DATABASE_URL": url}
+
+    def tables() -> set[str]:
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as connection:
+                return set(sa.inspect(connection).get_table_names()) - {"alembic_version"}
+        finally:
+            engine.dispose()
+
+    up = run("db", "upgrade", env=env)
+    assert up.returncode == 0, up.stderr
+    assert "revision 0001" in up.stdout and "contracts" in tables()
+    down = run("db", "downgrade", "base", env=env)
+    assert down.returncode == 0, down.stderr
+    assert "base (empty)" in down.stdout and tables() == set()
+    assert run("db", "upgrade", "head", env=env).returncode == 0
+    assert "contract_versions" in tables()
+
+    unknown = run("db", "upgrade", "nonsense", env=env)
+    assert unknown.returncode == 2 and "nonsense" in unknown.stderr
+    bad_url = run("db", "upgrade", env={"ACCORD_DATABASE_URL": "mysql://x/y"})
+    assert bad_url.returncode == 2 and "ACCORD_DATABASE_URL" in bad_url.stderr
