@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import orjson
 
 from contracts import CompatibilityMode, Contract, Policy, parse_text
 from contracts.compatibility import CompatibilityReport
@@ -158,21 +159,34 @@ class RegistryClient:
         )
         if response.status_code == 304 and cached:
             return cached[1]
-        data = response.json()
-        found = RegisteredVersion(
-            name=data["name"],
-            version=data["version"],
-            id=data["id"],
-            fingerprint=data["fingerprint"],
-            status=data["status"],
-            created_at=data["created_at"],
-            deleted_at=data.get("deleted_at"),
-            document=data["contract"],
-        )
+        found = _registered(response.json())
         etag = response.headers.get("etag")
         if etag:
             self._versions[key] = (etag, found)
         return found
+
+    def get_by_id(self, version_id: int) -> RegisteredVersion:
+        """The version with this global id (the id Confluent-framed messages carry).
+
+        Versions are immutable, so the answer is kept for the life of the client.
+        """
+        key = ("#id", str(version_id))
+        if key in self._versions:
+            return self._versions[key][1]
+        found = _registered(self._request("GET", f"/versions/{version_id}").json())
+        self._versions[key] = ("", found)
+        return found
+
+    def report_breaches(self, batch: Mapping[str, Any]) -> dict[str, int]:
+        """Send one `BreachReporter` batch (POST /breaches); raises RegistryError if refused."""
+        response = self._request(
+            "POST",
+            "/breaches",
+            content=orjson.dumps(batch),
+            headers={"Content-Type": "application/json"},
+        )
+        receipt: dict[str, int] = response.json()
+        return receipt
 
     def list_versions(self, name: str) -> list[dict[str, Any]]:
         """Metadata of the live versions, oldest first."""
@@ -213,6 +227,19 @@ class RegistryClient:
             params=params,
         )
         return CompatibilityReport.from_dict(response.json())
+
+
+def _registered(data: Mapping[str, Any]) -> RegisteredVersion:
+    return RegisteredVersion(
+        name=data["name"],
+        version=data["version"],
+        id=data["id"],
+        fingerprint=data["fingerprint"],
+        status=data["status"],
+        created_at=data["created_at"],
+        deleted_at=data.get("deleted_at"),
+        document=data["contract"],
+    )
 
 
 def _error(response: httpx.Response) -> RegistryError:

@@ -197,3 +197,120 @@ class ServiceVersion(BaseModel):
     version: str
     database: str = Field(description="SQL dialect: sqlite or postgresql.")
     schema_revision: str | None = Field(description="Alembic revision of the database.")
+
+
+# -- breaches and observations reported by enforcers --------------------------------------
+
+BreachKind = Literal["schema", "rule", "parse", "quality", "sla"]
+
+
+class BreachSample(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(default="", max_length=1024)
+    message: str = Field(max_length=4096)
+    record: Any = None  # already redacted by the enforcer
+
+
+class BreachIn(BaseModel):
+    """One aggregate: how often a rule failed in one window at one source."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=128, description="Idempotency key of this aggregate.")
+    contract: str = Field(min_length=1, max_length=255)
+    version: int | None = Field(default=None, ge=1)
+    kind: BreachKind
+    rule: str = Field(min_length=1, max_length=255)
+    severity: Literal["error", "warning"] = "error"
+    window_start: datetime
+    window_end: datetime
+    count: int = Field(ge=1)
+    first_seen: datetime
+    last_seen: datetime
+    samples: list[BreachSample] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BreachIn:
+        if self.window_end <= self.window_start:
+            raise ValueError("window_end must be after window_start")
+        if self.last_seen < self.first_seen:
+            raise ValueError("last_seen must not be before first_seen")
+        return self
+
+
+class ObservationIn(BaseModel):
+    """What one source saw of a contract in one window."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=128)
+    contract: str = Field(min_length=1, max_length=255)
+    version: int | None = Field(default=None, ge=1)
+    window_start: datetime
+    window_end: datetime
+    records: int = Field(ge=0)
+    valid: int = Field(ge=0)
+    invalid: int = Field(ge=0)
+    max_event_time: datetime | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ObservationIn:
+        if self.valid + self.invalid != self.records:
+            raise ValueError("valid + invalid must equal records")
+        if self.window_end <= self.window_start:
+            raise ValueError("window_end must be after window_start")
+        return self
+
+
+class BreachBatch(BaseModel):
+    """What a `BreachReporter` flush sends: aggregates and observations of one source."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    batch_id: str | None = Field(default=None, max_length=128)
+    source: str = Field(min_length=1, max_length=255)
+    breaches: list[BreachIn] = Field(default_factory=list, max_length=10_000)
+    observations: list[ObservationIn] = Field(default_factory=list, max_length=10_000)
+
+
+class BatchReceipt(BaseModel):
+    accepted: int = Field(description="Aggregates and observations stored now.")
+    duplicates: int = Field(description="Already stored before (a resent batch): ignored.")
+
+
+class BreachOut(BaseModel):
+    id: int
+    source: str
+    contract: str
+    version: int | None
+    kind: str
+    rule: str
+    severity: str
+    window_start: datetime
+    window_end: datetime
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    samples: list[dict[str, Any]]
+
+
+class BreachBucket(BaseModel):
+    start: datetime
+    count: int
+
+
+class RuleTotal(BaseModel):
+    contract: str
+    kind: str
+    rule: str
+    count: int
+
+
+class BreachPage(BaseModel):
+    items: list[BreachOut]
+    total: int = Field(description="Aggregates matching the filters.")
+    breaches: int = Field(description="Sum of their counts: failing records.")
+    by_rule: list[RuleTotal]
+    buckets: list[BreachBucket] = Field(description="Counts per interval, by window start.")
+    interval_seconds: int

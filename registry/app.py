@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from registry.db import Database
 from registry.http_errors import install_error_handlers
-from registry.routes import consumers, contracts, service, versions
+from registry.routes import breaches, consumers, contracts, ids, service, versions
 from registry.routes.service import service_version_string
 from registry.settings import Settings
 
@@ -42,6 +42,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     install_error_handlers(app)
     # Routes are matched in order: the hot read path first.
-    for module in (versions, contracts, consumers, service):
+    for module in (versions, ids, contracts, consumers, breaches, service):
         app.include_router(module.router)
     return app

@@ -113,6 +113,11 @@ _CONTRACT_EXISTS = {
     )
     for deleted in (True, False)
 }
+_BY_ID = (
+    sa.select(*_VERSION_COLUMNS)
+    .join(ContractRow, ContractRow.id == VersionRow.contract_id)
+    .where(VersionRow.id == sa.bindparam("id"), ContractRow.purged_at.is_(None))
+)
 _LIVE_CONTRACT = sa.select(ContractRow.id, ContractRow.mode, ContractRow.policy).where(
     ContractRow.name == sa.bindparam("name"),
     ContractRow.deleted_at.is_(None),
@@ -169,6 +174,13 @@ class ContractReader:
         raise VersionNotFound(
             f"{which} of contract {name!r} not found", {"name": name, "version": number}
         )
+
+    def by_id(self, version_id: int) -> StoredVersion:
+        """The version with this global id (deleted too, unless purged); else not found."""
+        found = self.connection.execute(_BY_ID, {"id": version_id}).first()
+        if found is None:
+            raise VersionNotFound(f"no version has id {version_id}", {"id": version_id})
+        return StoredVersion(*found)
 
     def check_inputs(self, name: str) -> CheckInputs | None:
         """Config, live history and consumers of the live contract `name` (None: none)."""

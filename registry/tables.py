@@ -9,7 +9,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "ConsumerRow", "ContractRow", "ContractTagRow", "UtcDateTime", "VersionRow"]
+__all__ = [
+    "Base",
+    "BreachRow",
+    "ConsumerRow",
+    "ContractRow",
+    "ContractTagRow",
+    "ObservationRow",
+    "UtcDateTime",
+    "VersionRow",
+]
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -123,3 +132,56 @@ class ConsumerRow(Base):
     fields: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=now)
     updated_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class BreachRow(Base):
+    """One aggregate of failures an enforcer reported: a rule, a source, a window.
+
+    `report_id` is the enforcer's idempotency key: a resent aggregate is stored once.
+    The contract is referred to by name, as enforcers name it; the rows outlive versions.
+    """
+
+    __tablename__ = "breaches"
+    __table_args__ = (
+        sa.Index("ix_breaches_contract_window", "contract", "window_start"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    source: Mapped[str] = mapped_column(sa.String(255))
+    contract: Mapped[str] = mapped_column(sa.String(255))
+    version: Mapped[int | None]
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    rule: Mapped[str] = mapped_column(sa.String(255))
+    severity: Mapped[str] = mapped_column(sa.String(16))
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    count: Mapped[int]
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    samples: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    received_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class ObservationRow(Base):
+    """Records an enforcer saw in one window: the input of SLA evaluation."""
+
+    __tablename__ = "observations"
+    __table_args__ = (
+        sa.Index("ix_observations_contract_window", "contract", "window_start"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    source: Mapped[str] = mapped_column(sa.String(255))
+    contract: Mapped[str] = mapped_column(sa.String(255))
+    version: Mapped[int | None]
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    records: Mapped[int]
+    valid: Mapped[int]
+    invalid: Mapped[int]
+    max_event_time: Mapped[datetime | None]
+    received_at: Mapped[datetime] = mapped_column(default=now)

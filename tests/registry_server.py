@@ -25,9 +25,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_registry(database_url: str, cwd: Path, *args: str, workers: int = 1) -> Iterator[str]:
+def running_registry(
+    database_url: str, cwd: Path, *args: str, workers: int = 1, port: int | None = None
+) -> Iterator[str]:
     """Serve `database_url`; yield the base URL once /health answers, stop it after."""
-    port = free_port()
+    port = port or free_port()
     env = {**os.environ, "ACCORD_DATABASE_URL": database_url, "ACCORD_WORKERS": str(workers)}
     log_path = cwd / f"registry-{port}.log"
     log = log_path.open("w")

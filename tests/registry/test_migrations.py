@@ -10,7 +10,14 @@ from alembic.runtime.migration import MigrationContext
 from registry.migrate import alembic_config, head_revision
 from registry.tables import Base
 
-TABLES = {"contracts", "contract_tags", "contract_versions", "consumers"}
+TABLES = {
+    "contracts",
+    "contract_tags",
+    "contract_versions",
+    "consumers",
+    "breaches",
+    "observations",
+}
 
 
 def _tables(url: str) -> set[str]:

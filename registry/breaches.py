@@ -1,0 +1,154 @@
+"""The breach store: idempotent intake of enforcers' reports, and queries over them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from registry.api_models import BreachBatch
+from registry.tables import BreachRow, ObservationRow
+
+__all__ = ["BreachFilters", "BreachStore", "BreachSummary"]
+
+
+@dataclass(frozen=True, slots=True)
+class BreachFilters:
+    contract: str | None = None
+    version: int | None = None
+    source: str | None = None
+    rule: str | None = None
+    kind: str | None = None
+    since: datetime | None = None  # window_start >= since
+    until: datetime | None = None  # window_start < until
+
+
+@dataclass(frozen=True, slots=True)
+class BreachSummary:
+    rows: list[BreachRow]
+    total: int
+    breaches: int
+    by_rule: list[tuple[str, str, str, int]]  # contract, kind, rule, count
+    buckets: list[tuple[datetime, int]]
+
+
+def _insert(dialect: str, table: type[BreachRow] | type[ObservationRow]) -> Any:
+    """INSERT ... ON CONFLICT (report_id) DO NOTHING RETURNING id, for either database."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    return (
+        module.insert(table)
+        .on_conflict_do_nothing(index_elements=["report_id"])
+        .returning(table.id)
+    )
+
+
+def _floor(moment: datetime, interval: timedelta) -> datetime:
+    seconds = interval.total_seconds()
+    epoch = moment.timestamp()
+    return datetime.fromtimestamp(epoch - epoch % seconds, UTC)
+
+
+class BreachStore:
+    """Breaches and observations in one Session (the caller owns the transaction)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.dialect = session.get_bind().dialect.name
+
+    def ingest(self, batch: BreachBatch) -> tuple[int, int]:
+        """Store a batch; (accepted, duplicates). Resent aggregates are stored once."""
+        received = datetime.now(UTC)
+        accepted = duplicates = 0
+        for breach in batch.breaches:
+            values = breach.model_dump(exclude={"id"})
+            values["samples"] = [s.model_dump() for s in breach.samples]
+            inserted = self.session.execute(
+                _insert(self.dialect, BreachRow),
+                {**values, "report_id": breach.id, "source": batch.source, "received_at": received},
+            ).first()
+            accepted += inserted is not None
+            duplicates += inserted is None
+        for observation in batch.observations:
+            values = observation.model_dump(exclude={"id"})
+            inserted = self.session.execute(
+                _insert(self.dialect, ObservationRow),
+                {
+                    **values,
+                    "report_id": observation.id,
+                    "source": batch.source,
+                    "received_at": received,
+                },
+            ).first()
+            accepted += inserted is not None
+            duplicates += inserted is None
+        return accepted, duplicates
+
+    def _where(self, filters: BreachFilters) -> list[sa.ColumnElement[bool]]:
+        conditions: list[sa.ColumnElement[bool]] = []
+        for column, value in (
+            (BreachRow.contract, filters.contract),
+            (BreachRow.version, filters.version),
+            (BreachRow.source, filters.source),
+            (BreachRow.rule, filters.rule),
+            (BreachRow.kind, filters.kind),
+        ):
+            if value is not None:
+                conditions.append(column == value)
+        if filters.since is not None:
+            conditions.append(BreachRow.window_start >= filters.since)
+        if filters.until is not None:
+            conditions.append(BreachRow.window_start < filters.until)
+        return conditions
+
+    def summary(
+        self, filters: BreachFilters, *, limit: int, offset: int, interval: timedelta
+    ) -> BreachSummary:
+        """The newest aggregates matching `filters`, their totals, and counts per interval."""
+        where = self._where(filters)
+        total, breaches = self.session.execute(
+            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(BreachRow.count), 0)).where(
+                *where
+            )
+        ).one()
+        rows = list(
+            self.session.scalars(
+                sa.select(BreachRow)
+                .where(*where)
+                .order_by(BreachRow.window_start.desc(), BreachRow.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+        )
+        by_rule = [
+            (contract, kind, rule, int(count))
+            for contract, kind, rule, count in self.session.execute(
+                sa.select(
+                    BreachRow.contract, BreachRow.kind, BreachRow.rule, sa.func.sum(BreachRow.count)
+                )
+                .where(*where)
+                .group_by(BreachRow.contract, BreachRow.kind, BreachRow.rule)
+                .order_by(sa.func.sum(BreachRow.count).desc(), BreachRow.rule)
+            )
+        ]
+        # Bucketing by time is dialect-specific in SQL; the per-window rows are few enough
+        # (one per rule, source and window) to sum here.
+        counts: dict[datetime, int] = defaultdict(int)
+        for start, count in self.session.execute(
+            sa.select(BreachRow.window_start, BreachRow.count).where(*where)
+        ):
+            counts[_floor(start, interval)] += count
+        return BreachSummary(rows, int(total), int(breaches), by_rule, sorted(counts.items()))
+
+    def observations(
+        self, contract: str, since: datetime | None = None
+    ) -> Sequence[ObservationRow]:
+        query = sa.select(ObservationRow).where(ObservationRow.contract == contract)
+        if since is not None:
+            query = query.where(ObservationRow.window_start >= since)
+        return list(self.session.scalars(query.order_by(ObservationRow.window_start)))

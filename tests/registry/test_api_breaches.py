@@ -1,0 +1,183 @@
+"""Breach reports over HTTP: idempotent intake, queries, and a reporter against a real server."""
+
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from alembic import command
+from fastapi.testclient import TestClient
+
+from contracts import load_file
+from enforcers.record_validator import validator_for
+from enforcers.registry_client import RegistryClient
+from enforcers.reporting import BreachReporter
+from registry.migrate import alembic_config
+from tests.conftest import EXAMPLES
+from tests.registry.conftest import error_of, example
+from tests.registry_server import free_port, running_registry
+
+
+def batch(batch_id: str = "b1", **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "batch_id": batch_id,
+        "source": "orders-consumer",
+        "breaches": [
+            {
+                "id": f"{batch_id}:0",
+                "contract": "orders.created",
+                "version": 1,
+                "kind": "schema",
+                "rule": "enum",
+                "severity": "error",
+                "window_start": "2026-05-01T12:00:00Z",
+                "window_end": "2026-05-01T12:01:00Z",
+                "count": 7,
+                "first_seen": "2026-05-01T12:00:05Z",
+                "last_seen": "2026-05-01T12:00:55Z",
+                "samples": [{"path": "/channel", "message": "bad", "record": {"channel": "fax"}}],
+            },
+            {
+                "id": f"{batch_id}:1",
+                "contract": "orders.created",
+                "version": 1,
+                "kind": "rule",
+                "rule": "shipped_after_created",
+                "window_start": "2026-05-01T13:05:00Z",
+                "window_end": "2026-05-01T13:06:00Z",
+                "count": 2,
+                "first_seen": "2026-05-01T13:05:01Z",
+                "last_seen": "2026-05-01T13:05:02Z",
+            },
+        ],
+        "observations": [
+            {
+                "id": f"{batch_id}:o",
+                "contract": "orders.created",
+                "version": 1,
+                "window_start": "2026-05-01T12:00:00Z",
+                "window_end": "2026-05-01T12:01:00Z",
+                "records": 100,
+                "valid": 93,
+                "invalid": 7,
+                "max_event_time": "2026-05-01T12:00:59Z",
+            }
+        ],
+    }
+    body.update(overrides)
+    return body
+
+
+def test_batches_are_idempotent_and_queryable(client: TestClient) -> None:
+    assert client.post("/contracts/orders.created/versions", json=example()).status_code == 201
+    first = client.post("/breaches", json=batch())
+    assert first.status_code == 200 and first.json() == {"accepted": 3, "duplicates": 0}
+    assert client.post("/breaches", json=batch()).json() == {"accepted": 0, "duplicates": 3}
+
+    page = client.get("/breaches", params={"contract": "orders.created"}).json()
+    assert (page["total"], page["breaches"]) == (2, 9)
+    assert [(r["rule"], r["count"]) for r in page["by_rule"]] == [
+        ("enum", 7),
+        ("shipped_after_created", 2),
+    ]
+    assert page["items"][0]["rule"] == "shipped_after_created"  # newest window first
+    assert [(b["start"], b["count"]) for b in page["buckets"]] == [
+        ("2026-05-01T12:00:00Z", 7),
+        ("2026-05-01T13:00:00Z", 2),
+    ]
+    five = client.get("/breaches", params={"interval": "5m", "rule": "enum"}).json()
+    assert five["interval_seconds"] == 300 and five["breaches"] == 7
+    assert five["items"][0]["samples"][0]["record"] == {"channel": "fax"}
+
+    ranged = client.get(
+        "/contracts/orders.created/breaches",
+        params={"since": "2026-05-01T13:00:00Z", "until": "2026-05-01T14:00:00Z"},
+    ).json()
+    assert ranged["breaches"] == 2
+    assert client.get("/breaches", params={"source": "elsewhere"}).json()["total"] == 0
+
+
+def test_bad_batches_are_refused_whole(client: TestClient) -> None:
+    broken = batch()
+    broken["observations"][0]["valid"] = 50  # 50 + 7 != 100
+    response = client.post("/breaches", json=broken)
+    assert response.status_code == 422
+    assert "observations" in str(error_of(response)["details"])
+    assert client.get("/breaches").json()["total"] == 0  # nothing of it was stored
+    assert client.post("/breaches", json=batch(extra=1)).status_code == 422
+    bad_interval = client.get("/breaches", params={"interval": "soon"})
+    assert bad_interval.status_code == 422 and error_of(bad_interval)["code"] == "invalid_request"
+
+
+def test_unknown_contract_breaches_are_404(client: TestClient) -> None:
+    response = client.get("/contracts/nope/breaches")
+    assert response.status_code == 404 and error_of(response)["code"] == "contract_not_found"
+
+
+def test_versions_by_global_id(client: TestClient) -> None:
+    published = client.post("/contracts/orders.created/versions", json=example()).json()
+    found = client.get(f"/versions/{published['id']}")
+    assert found.status_code == 200
+    assert (found.json()["name"], found.json()["version"]) == ("orders.created", 1)
+    assert error_of(client.get("/versions/999999"))["code"] == "version_not_found"
+
+
+ORDER = {
+    "order_id": "6f1c2f8e-4a1b-4e8e-9c1a-2b3c4d5e6f70",
+    "created_at": "2024-01-01T10:00:00Z",
+    "channel": "web",
+    "customer": {"customer_id": "C12345678", "email": "ada@example.com"},
+    "line_items": [
+        {"sku": "A", "quantity": 1, "unit_price": {"amount_minor": 5, "currency": "EUR"}}
+    ],
+    "total": {"amount_minor": 5, "currency": "EUR"},
+}
+
+
+@pytest.mark.slow
+def test_reporter_survives_a_registry_outage_and_counts_once(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """Enforcement goes on while the registry is down; afterwards every breach is there once."""
+    command.upgrade(alembic_config(empty_database_url), "head")
+    contract = load_file(str(EXAMPLES / "orders.created.yaml"))
+    validator = validator_for(contract, 1)
+    bad = copy.deepcopy(ORDER) | {"channel": "fax"}
+    port = free_port()
+    sent = 0
+
+    def enforce(reporter: BreachReporter, records: int) -> None:
+        nonlocal sent
+        for i in range(records):
+            record = bad if i % 4 == 0 else ORDER
+            reporter.record(contract, 1, validator.validate(record), record)
+            sent += record is bad
+
+    with RegistryClient(f"http://127.0.0.1:{port}", timeout=2) as client:
+        reporter = BreachReporter(
+            client.report_breaches, source="outage-test", spool_dir=tmp_path / "spool"
+        )
+        with running_registry(empty_database_url, tmp_path, port=port):
+            enforce(reporter, 40)
+            assert reporter.flush()
+        # The registry is down: enforcement goes on, reports pile up on disk.
+        for _ in range(3):
+            enforce(reporter, 40)
+            assert not reporter.flush()
+        assert reporter.pending == 3
+        with running_registry(empty_database_url, tmp_path, port=port) as url:
+            deadline = time.monotonic() + 10
+            while not reporter.flush() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert reporter.pending == 0
+            # A batch whose acknowledgement was lost comes again: still counted once.
+            resent = client.report_breaches(
+                {"source": "outage-test", "breaches": [], "observations": []}
+            )
+            assert resent == {"accepted": 0, "duplicates": 0}
+            totals = httpx.get(f"{url}/breaches", params={"source": "outage-test"})
+            assert totals.json()["breaches"] == sent == 40
