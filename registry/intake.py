@@ -8,8 +8,9 @@ contract-schema validation and CEL compilation.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from contracts import (
     Contract,
@@ -21,10 +22,18 @@ from contracts import (
     load_contract,
     parse_text,
 )
+from contracts.odcs import OdcsError, import_odcs
 from registry.cache import LruCache
 from registry.errors import InvalidContract, NameMismatch, PayloadTooLarge, UnsupportedMediaType
 
-__all__ = ["MAX_BODY_BYTES", "MEDIA_TYPES", "Candidate", "candidate_from_body", "document_format"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MEDIA_TYPES",
+    "Candidate",
+    "candidate_from_body",
+    "document_format",
+    "is_odcs",
+]
 
 MAX_BODY_BYTES = 1024 * 1024
 MEDIA_TYPES = ("application/json", "application/yaml", "application/x-yaml", "text/yaml")
@@ -71,11 +80,34 @@ class Candidate:
 _loaded: LruCache[bytes, Candidate | list[Problem]] = LruCache(512)
 
 
-def _load(body: bytes, fmt: Format | None) -> Candidate | list[Problem]:
+def is_odcs(data: object) -> bool:
+    """Whether a parsed document is ODCS v3 (`apiVersion: v3.*`) rather than Accord's format."""
+    return isinstance(data, Mapping) and str(data.get("apiVersion", "")).startswith("v3")
+
+
+def _from_odcs(data: Mapping[str, Any], name: str) -> Candidate | list[Problem]:
+    try:
+        imported = import_odcs(data)
+    except OdcsError as exc:
+        return list(exc.problems)
+    found = [c for c in imported.contracts if c.name == name]
+    if len(found) != 1:
+        names = ", ".join(c.name for c in imported.contracts)
+        return [
+            Problem("/schema", f"no schema object converts to {name!r} (found: {names})", "name")
+        ]
+    return Candidate.of(found[0])
+
+
+def _load(body: bytes, fmt: Format | None, name: str, odcs: bool) -> Candidate | list[Problem]:
     try:
         doc = parse_text(body, "request body", fmt)
     except DocumentSyntaxError as exc:
         return [Problem("", exc.reason, "syntax", line=exc.line)]
+    if odcs or is_odcs(doc.data):
+        if not isinstance(doc.data, Mapping):
+            return [Problem("", "an ODCS document is a mapping", "odcs-schema")]
+        return _from_odcs(doc.data, name)
     try:
         return Candidate.of(load_contract(doc))
     except ContractError as exc:
@@ -84,15 +116,21 @@ def _load(body: bytes, fmt: Format | None) -> Candidate | list[Problem]:
         return [*check_document(doc), Problem("", str(exc), "invalid")]
 
 
-def candidate_from_body(body: bytes, content_type: str | None, name: str) -> Candidate:
-    """The contract in `body`, which must be named `name`; raises the API's errors."""
+def candidate_from_body(
+    body: bytes, content_type: str | None, name: str, *, odcs: bool = False
+) -> Candidate:
+    """The contract in `body`, which must be named `name`; raises the API's errors.
+
+    `body` is an Accord contract, or an ODCS v3 document (`odcs`, or `apiVersion: v3.*`)
+    whose schema object named `name` becomes the contract.
+    """
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
     fmt = document_format(content_type)
-    key = (fmt or "-").encode() + hashlib.sha256(body).digest()
+    key = f"{fmt or '-'}:{odcs}:{name}".encode() + hashlib.sha256(body).digest()
     loaded = _loaded.get(key)
     if loaded is None:
-        loaded = _load(body, fmt)
+        loaded = _load(body, fmt, name, odcs)
         _loaded.put(key, loaded)
     if not isinstance(loaded, Candidate):
         first = loaded[0] if loaded else Problem("", "not a contract", "invalid")

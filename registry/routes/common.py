@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request
 
@@ -10,7 +10,7 @@ from registry.db import Database
 from registry.errors import InvalidRequest, PayloadTooLarge
 from registry.intake import MAX_BODY_BYTES
 
-__all__ = ["DOCUMENT_BODY", "Db", "Deleted", "RawBody", "version_number"]
+__all__ = ["DOCUMENT_BODY", "Db", "Deleted", "DocumentFormat", "RawBody", "version_number"]
 
 
 # Async on purpose: FastAPI runs sync dependencies on a worker thread, a hop these skip.
@@ -29,6 +29,14 @@ async def _raw_body(request: Request) -> bytes:
 Db = Annotated[Database, Depends(_database)]
 RawBody = Annotated[bytes, Depends(_raw_body)]
 Deleted = Annotated[bool, Query(description="Include soft-deleted contracts and versions.")]
+DocumentFormat = Annotated[
+    Literal["accord", "odcs"],
+    Query(
+        alias="format",
+        description="`odcs`: the body is (or the answer should be) an ODCS v3 document. "
+        "An ODCS body is also recognised by its `apiVersion: v3.*`.",
+    ),
+]
 
 # The OpenAPI description of a body that is a contract document, as JSON or YAML.
 DOCUMENT_BODY: dict[str, Any] = {

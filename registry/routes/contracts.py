@@ -18,7 +18,7 @@ from registry.api_models import (
 )
 from registry.http_errors import error_responses
 from registry.intake import candidate_from_body
-from registry.routes.common import DOCUMENT_BODY, Db, Deleted, RawBody
+from registry.routes.common import DOCUMENT_BODY, Db, Deleted, DocumentFormat, RawBody
 from registry.store import ContractFilters, ContractStore
 from registry.tables import ContractRow
 
@@ -142,10 +142,12 @@ async def check_compatibility(
     db: Db,
     mode: CompatibilityMode | None = Query(None, description="Override the configured mode."),
     policy: Policy | None = Query(None, description="Override the configured policy."),
+    fmt: DocumentFormat = "accord",
 ) -> Response:
     """Judge a candidate document as a publish would, without publishing it: against the
     live versions, under the registry's config (or `mode`/`policy`), naming the registered
     consumers a breaking change reaches. An unknown contract has no history: compatible."""
-    candidate = candidate_from_body(body, request.headers.get("content-type"), name)
+    content_type = request.headers.get("content-type")
+    candidate = candidate_from_body(body, content_type, name, odcs=fmt == "odcs")
     report = await publishing.dry_run(db, candidate, mode, policy)
     return Response(orjson.dumps(report), media_type="application/json")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import orjson
+import yaml
 from fastapi import APIRouter, Query, Request, Response, status
 
+from contracts import Contract
+from contracts.odcs import export_odcs
 from registry import publishing
 from registry.api_models import (
     DeletedVersion,
@@ -15,8 +19,15 @@ from registry.api_models import (
 )
 from registry.http_errors import error_responses
 from registry.intake import candidate_from_body
-from registry.routes.common import DOCUMENT_BODY, Db, Deleted, RawBody, version_number
-from registry.store import ContractReader, ContractStore
+from registry.routes.common import (
+    DOCUMENT_BODY,
+    Db,
+    Deleted,
+    DocumentFormat,
+    RawBody,
+    version_number,
+)
+from registry.store import ContractReader, ContractStore, StoredVersion
 from registry.tables import VersionRow
 
 __all__ = ["router"]
@@ -47,7 +58,12 @@ def _info(row: VersionRow) -> VersionInfo:
     },
 )
 def publish(
-    name: str, body: RawBody, request: Request, response: Response, db: Db
+    name: str,
+    body: RawBody,
+    request: Request,
+    response: Response,
+    db: Db,
+    fmt: DocumentFormat = "accord",
 ) -> PublishedVersion:
     """Publish a contract document as the next version of `name`.
 
@@ -55,7 +71,8 @@ def publish(
     was published before; 409 `incompatible` with the report when it breaks the contract's
     configured mode.
     """
-    candidate = candidate_from_body(body, request.headers.get("content-type"), name)
+    content_type = request.headers.get("content-type")
+    candidate = candidate_from_body(body, content_type, name, odcs=fmt == "odcs")
     published = publishing.publish(db, candidate)
     if not published.created:
         response.status_code = status.HTTP_200_OK
@@ -102,19 +119,37 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     },
 )
 async def get_version(
-    name: str, version: str, request: Request, db: Db, deleted: Deleted = False
+    name: str,
+    version: str,
+    request: Request,
+    db: Db,
+    deleted: Deleted = False,
+    fmt: DocumentFormat = "accord",
 ) -> Response:
     """One version with its canonical document; `latest` is the highest live version.
 
     Served from the stored canonical JSON, unparsed; conditional with `If-None-Match`.
+    `format=odcs` answers with the version as an ODCS v3 document instead (YAML when the
+    request accepts `application/yaml`).
     """
     number = version_number(version, latest=True)
     found = await db.read(lambda c: ContractReader(c).version(name, number, deleted=deleted))
-    etag = found.etag
+    etag = found.etag if fmt == "accord" else found.etag[:-1] + '-odcs"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    if fmt == "odcs":
+        return _odcs_response(found, request.headers.get("accept", ""), headers)
     return Response(found.to_json(), media_type="application/json", headers=headers)
+
+
+def _odcs_response(found: StoredVersion, accept: str, headers: dict[str, str]) -> Response:
+    contract = Contract.from_document(orjson.loads(found.document))
+    exported = export_odcs(contract, version=str(found.version))
+    if "yaml" in accept:
+        text = yaml.safe_dump(exported.document, sort_keys=False, allow_unicode=True)
+        return Response(text, media_type="application/yaml", headers=headers)
+    return Response(orjson.dumps(exported.document), media_type="application/json", headers=headers)
 
 
 @router.patch(
