@@ -1,0 +1,124 @@
+"""``accord validate``: check a data file (CSV, Parquet, JSON Lines) against a contract."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+
+from accord.cli.output import EXIT_BREACH, EXIT_OK, EXIT_USAGE, err, fail, out
+from contracts import ContractError, DocumentSyntaxError
+
+
+class OutputFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+class FailOn(StrEnum):
+    ERROR = "error"
+    WARN = "warn"
+    NEVER = "never"
+
+
+def reporter() -> Any:
+    """Where reports go besides stdout (the registry's breach store); None: nowhere."""
+    return None
+
+
+def validate(
+    data: Path = typer.Argument(
+        ..., help="Data file: .csv, .parquet or .jsonl (JSON Lines).", show_default=False
+    ),
+    contract: str = typer.Option(
+        ...,
+        "--contract",
+        "-c",
+        help="Contract file, or a registry name: NAME or NAME@VERSION.",
+        show_default=False,
+    ),
+    fmt: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="Output format."),
+    fail_on: FailOn = typer.Option(
+        FailOn.ERROR,
+        "--fail-on",
+        help="Exit 1 on failed error-level checks (error), on any failed check (warn), or never.",
+    ),
+    quarantine: Path | None = typer.Option(
+        None, "--quarantine", help="Write failing rows to this Parquet file (or directory)."
+    ),
+    chunk_rows: int = typer.Option(
+        100_000, "--chunk-rows", help="Rows per chunk (memory is bounded by it).", min=1000
+    ),
+) -> None:
+    """Validate a data file against a contract, streaming it in chunks."""
+    from enforcers.batch.files import DataError, validate_file
+    from enforcers.registry_client import RegistryError
+
+    progress, finish = _progress(data)
+    try:
+        report = validate_file(
+            data,
+            contract,
+            quarantine=quarantine,
+            chunk_rows=chunk_rows,
+            progress=progress,
+            reporter=reporter(),
+        )
+    except DataError as exc:
+        raise fail(escape(str(exc))) from None
+    except DocumentSyntaxError as exc:
+        raise fail(f"contract {escape(str(exc))}") from None
+    except ContractError as exc:
+        lines = "\n".join(escape(p.format(exc.source)) for p in exc.problems)
+        raise fail(f"{escape(exc.source)} is not a valid contract:\n{lines}") from None
+    except RegistryError as exc:
+        raise fail(f"contract {escape(contract)}: {escape(exc.message)}") from None
+    except (OSError, ValueError) as exc:
+        raise fail(escape(f"{data}: {exc}")) from None
+    finally:
+        finish()
+    if fmt is OutputFormat.JSON:
+        out.print_json(json.dumps(report.to_dict(), default=str))
+    else:
+        style = "green" if report.passed else "red"
+        summary = report.summary().splitlines()
+        out.print(escape(summary[0]), style=style)
+        for line in summary[1:]:
+            out.print(escape(line))
+    breach = {
+        FailOn.ERROR: not report.passed,
+        FailOn.WARN: not report.passed or bool(report.warnings),
+        FailOn.NEVER: False,
+    }[fail_on]
+    raise typer.Exit(EXIT_BREACH if breach else EXIT_OK)
+
+
+def _progress(data: Path) -> tuple[Any, Any]:
+    """A rich progress bar on a terminal (stderr); nothing otherwise."""
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
+
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+    task = bar.add_task(f"validating {data.name}", total=None)
+    bar.start()
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    return update, bar.stop
+
+
+__all__ = ["EXIT_USAGE", "validate"]

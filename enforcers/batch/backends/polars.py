@@ -1,0 +1,710 @@
+"""polars: every check of the contract as one `pl.Expr`, evaluated in one fused query.
+
+The same checks make a `pandera.polars.DataFrameSchema` (`pandera_schema`), for users who
+want pandera's own API; validation itself compiles every row check (schema keywords and CEL
+rules) to expressions and collects them in one pass, so polars plans and parallelizes them
+together. A `KeySet` carries uniqueness across the chunks of a streamed file.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from contracts import Severity
+from enforcers.batch.cel_columns import TIMESTAMP_FAST, ColumnKind, Ops, Unsupported
+from enforcers.batch.plan import (
+    Evaluation,
+    Measures,
+    Plan,
+    RowCheck,
+    RowOutcome,
+    absent_container_note,
+    nullable_check,
+    pii_redact,
+    present_check,
+    required_check,
+    rule_check,
+    type_check,
+    undeclared_check,
+    unique_check,
+    unique_keys,
+    value_check,
+)
+from enforcers.batch.rowwise import evaluate_rows, items_validator, needed_columns
+from enforcers.batch.spec import ColumnCheck, ColumnSpec, TableSpec, UnmappableField
+from enforcers.cel_python import _timestamp
+
+__all__ = ["KeySet", "PolarsBackend", "flatten", "pandera_schema"]
+
+Expr = pl.Expr
+
+
+# -- flattening -------------------------------------------------------------------------------
+
+
+def flatten(df: pl.DataFrame, keep: Sequence[str] = ()) -> pl.DataFrame:
+    """Struct columns become dotted columns (``customer`` → ``customer.email``), except
+    the columns in `keep` (fields the contract declares as free-form objects)."""
+    structs = [
+        name
+        for name, dtype in df.schema.items()
+        if isinstance(dtype, pl.Struct) and name not in keep
+    ]
+    if not structs:
+        return df
+    exprs: list[Expr] = []
+    for name, dtype in df.schema.items():
+        if name in structs:
+            assert isinstance(dtype, pl.Struct)
+            exprs.extend(
+                pl.col(name).struct.field(f.name).alias(f"{name}.{f.name}") for f in dtype.fields
+            )
+        else:
+            exprs.append(pl.col(name))
+    return flatten(df.select(exprs), keep)
+
+
+# -- types ------------------------------------------------------------------------------------
+
+_INTS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
+_FLOATS = (pl.Float32, pl.Float64)
+
+
+def _is(dtype: Any, kinds: tuple[Any, ...]) -> bool:
+    return any(dtype == k or isinstance(dtype, k) for k in kinds)
+
+
+def _is_int(dtype: Any) -> bool:
+    return _is(dtype, _INTS) or (isinstance(dtype, pl.Decimal) and (dtype.scale or 0) == 0)
+
+
+def _is_float(dtype: Any) -> bool:
+    return _is(dtype, _FLOATS) or (isinstance(dtype, pl.Decimal) and (dtype.scale or 0) > 0)
+
+
+def _is_str(dtype: Any) -> bool:
+    return _is(dtype, (pl.String, pl.Categorical, pl.Enum))
+
+
+def _is_temporal(dtype: Any) -> bool:
+    return _is(dtype, (pl.Datetime, pl.Date))
+
+
+def null_expr(name: str, dtype: Any) -> Expr:
+    """Null, or NaN (a float NaN is a missing value, as in pandas)."""
+    col = pl.col(name)
+    return (
+        col.is_null() | col.is_nan()
+        if _is_float(dtype) and _is(dtype, _FLOATS)
+        else (col.is_null())
+    )
+
+
+def type_pass(name: str, dtype: Any, c: ColumnSpec) -> Expr | None:
+    """Per row: the value has the contract's type (nulls pass); None: every row passes."""
+    kind = c.kind
+    if kind == "any" or dtype == pl.Null:
+        return None
+    col = pl.col(name)
+    ok = (
+        (kind == "string" and (_is_str(dtype) or (c.temporal is not None and _is_temporal(dtype))))
+        or (kind == "integer" and _is_int(dtype))
+        or (kind == "number" and (_is_int(dtype) or _is_float(dtype)))
+        or (kind == "boolean" and dtype == pl.Boolean)
+        or (kind == "array" and _is(dtype, (pl.List, pl.Array)))
+        or (kind == "object" and _is(dtype, (pl.Struct, pl.Object)))
+    )
+    if ok:
+        return None
+    if kind == "integer" and _is_float(dtype):
+        f = col.cast(pl.Float64)
+        return col.is_null() | f.is_nan() | (f.is_finite() & (f.floor() == f))
+    return col.is_null()
+
+
+def _value_source(name: str, dtype: Any, c: ColumnSpec) -> Expr | None:
+    """The column for value checks; None when they do not apply (wrong type, datetimes)."""
+    col = pl.col(name)
+    if c.kind == "string":
+        if _is(dtype, (pl.Categorical, pl.Enum)):
+            return col.cast(pl.String)
+        return col if _is_str(dtype) else None
+    if c.kind in ("integer", "number"):
+        return col if (_is_int(dtype) or _is_float(dtype)) else None
+    if c.kind == "array":
+        return col if _is(dtype, (pl.List, pl.Array)) else None
+    return col
+
+
+def value_pass(v: Expr, check: ColumnCheck, c: ColumnSpec) -> Expr:
+    """Per row: the value passes `check` (nulls pass)."""
+    kind, arg = check.kind, check.arg
+    ok: Expr
+    if kind == "minimum":
+        ok = v >= arg
+    elif kind == "maximum":
+        ok = v <= arg
+    elif kind == "exclusiveMinimum":
+        ok = v > arg
+    elif kind == "exclusiveMaximum":
+        ok = v < arg
+    elif kind == "multipleOf":
+        ratio = v.cast(pl.Float64) / float(arg)
+        ok = (ratio - ratio.round(0)).abs() <= 1e-9 * pl.max_horizontal(pl.lit(1.0), ratio.abs())
+    elif kind == "enum":
+        values = list(arg)
+        ok = v.is_in(values) if values else pl.lit(False)
+    elif kind in ("minLength", "maxLength"):
+        length = v.str.len_chars()
+        ok = length >= arg if kind == "minLength" else length <= arg
+    elif kind in ("pattern", "format"):
+        assert check.pattern is not None
+        ok = v.str.contains(check.pattern)
+    elif kind in ("minItems", "maxItems"):
+        length = v.list.len()
+        ok = length >= arg if kind == "minItems" else length <= arg
+    elif kind == "items":
+        validator = items_validator(c, arg)
+        ok = v.map_elements(lambda x: validator(x), return_dtype=pl.Boolean, skip_nulls=True)
+    else:  # pragma: no cover
+        raise ValueError(kind)
+    return ok.fill_null(True) | v.is_null()
+
+
+# -- the pandera schema (for export) ----------------------------------------------------------
+
+
+def pandera_schema(spec: TableSpec, schema: Mapping[str, Any] | None = None) -> Any:
+    """The contract as a pandera (polars) schema; `schema` (name → dtype) types the checks
+    (default: strings for string fields, Float64 for numbers)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pandera.polars as pap
+
+    def check(fn: Callable[[], Expr | None], name: str) -> Any:
+        def run(data: Any) -> Any:
+            expr = fn()
+            return data.lazyframe.select(expr if expr is not None else pl.lit(True))
+
+        return pap.Check(run, name=name)
+
+    columns: dict[str, Any] = {}
+    for c in spec.columns:
+        dtype = (schema or {}).get(c.name) or _default_dtype(c)
+
+        def typed(c: ColumnSpec = c, d: Any = dtype) -> Expr | None:
+            return type_pass(c.name, d, c)
+
+        checks = [check(typed, type_check(c).name)]
+        for vc in c.checks:
+
+            def fn(c: ColumnSpec = c, d: Any = dtype, vc: ColumnCheck = vc) -> Expr | None:
+                v = _value_source(c.name, d, c)
+                return None if v is None else value_pass(v, vc, c)
+
+            checks.append(check(fn, value_check(c, vc).name))
+        columns[c.name] = pap.Column(
+            None, checks=checks, nullable=c.nullable, required=c.required, name=c.name
+        )
+    return pap.DataFrameSchema(columns, name=spec.contract, strict=False)
+
+
+def _default_dtype(c: ColumnSpec) -> Any:
+    return {
+        "string": pl.String,
+        "integer": pl.Int64,
+        "number": pl.Float64,
+        "boolean": pl.Boolean,
+    }.get(c.kind, pl.Null)
+
+
+# -- CEL over expressions ---------------------------------------------------------------------
+
+
+class PolarsOps(Ops[Expr]):
+    def __init__(self, df: pl.DataFrame) -> None:
+        self.df = df
+        self.schema = df.schema
+        self.uncertain: list[Expr] = []  # rows a rule must re-check with the record evaluator
+
+    def columns(self) -> Sequence[str]:
+        return list(self.schema)
+
+    def column(self, name: str) -> tuple[Any, ColumnKind, Expr | None]:
+        dtype = self.schema[name]
+        null = null_expr(name, dtype)
+        if self.df.height and self.df[name].null_count() == 0 and not _is_float(dtype):
+            null_mask: Expr | None = None
+        else:
+            null_mask = null
+        return pl.col(name), _kind(dtype), null_mask
+
+    def mask(self, value: bool) -> Expr:
+        return pl.lit(value)
+
+    def m_and(self, a: Expr, b: Expr) -> Expr:
+        return a & b
+
+    def m_or(self, a: Expr, b: Expr) -> Expr:
+        return a | b
+
+    def m_not(self, a: Expr) -> Expr:
+        return ~a
+
+    def truth(self, data: Any) -> Expr:
+        expr = data if isinstance(data, pl.Expr) else pl.lit(data)
+        return expr.fill_null(False)
+
+    def where(self, cond: Expr, a: Any, b: Any) -> Any:
+        return pl.when(cond).then(_lit(a)).otherwise(_lit(b))
+
+    def compare(self, op: str, a: Any, b: Any) -> Any:
+        return _OPS[op](_lit(a), _lit(b))
+
+    def arith(self, op: str, a: Any, b: Any) -> Any:
+        if op == "/":
+            b = pl.when(_lit(b) == 0).then(pl.lit(1)).otherwise(_lit(b))
+            return _lit(a).cast(pl.Float64) / b.cast(pl.Float64)
+        return _OPS[op](_lit(a), _lit(b))
+
+    def int_div(self, a: Any, b: Any) -> Any:
+        a, b = _lit(a), _lit(b)
+        safe = pl.when(b == 0).then(pl.lit(1)).otherwise(b)
+        q = a.abs() // safe.abs()
+        negative = (a < 0) != (safe < 0)
+        return pl.when(negative).then(-q).otherwise(q)
+
+    def is_zero(self, a: Any) -> Expr:
+        return (_lit(a) == 0).fill_null(False)
+
+    def neg(self, a: Any) -> Any:
+        return -_lit(a)
+
+    def isin(self, data: Any, values: list[Any]) -> Any:
+        return _lit(data).is_in(values)
+
+    def str_len(self, data: Any) -> Any:
+        return _lit(data).str.len_chars().cast(pl.Int64)
+
+    def list_len(self, data: Any) -> Any:
+        return _lit(data).list.len().cast(pl.Int64)
+
+    def str_method(self, method: str, data: Any, arg: str) -> Any:
+        s = _lit(data).str
+        if method == "startsWith":
+            return s.starts_with(arg)
+        if method == "endsWith":
+            return s.ends_with(arg)
+        if method == "contains":
+            return s.contains(arg, literal=True)
+        return s.contains(arg)
+
+    def str_case(self, data: Any, upper: bool) -> Any:
+        return _lit(data).str.to_uppercase() if upper else _lit(data).str.to_lowercase()
+
+    def concat(self, a: Any, b: Any) -> Any:
+        return _lit(a) + _lit(b)
+
+    def to_float(self, data: Any) -> Any:
+        return _lit(data).cast(pl.Float64)
+
+    def trunc_int(self, data: Any) -> tuple[Any, Expr]:
+        f = _lit(data).cast(pl.Float64)
+        bad = ~f.is_finite().fill_null(True)
+        return pl.when(bad).then(pl.lit(0.0)).otherwise(f).truncate(), bad
+
+    def timestamp(self, data: Any) -> tuple[Any, Expr]:
+        text = _lit(data)
+        # Strings that are not RFC 3339: Python's parser decides, row-wise, after the pass.
+        self.uncertain.append(
+            text.is_not_null() & ~text.str.contains(TIMESTAMP_FAST).fill_null(False)
+        )
+        return parse_timestamps(text, None)
+
+    def ts_column(self, data: Any) -> Any:
+        return _to_utc(_lit(data), self.df)
+
+    def constant(self, value: Any, kind: ColumnKind) -> Any:
+        return value
+
+
+def _to_utc(expr: Expr, df: pl.DataFrame) -> Expr:
+    dtype = df.lazy().select(expr).collect_schema().dtypes()[0]
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is None:
+            return expr.dt.cast_time_unit("us").dt.replace_time_zone("UTC")
+        return expr.dt.cast_time_unit("us").dt.convert_time_zone("UTC")
+    if dtype == pl.Date:
+        return expr.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    return expr
+
+
+def _lit(value: Any) -> Expr:
+    if isinstance(value, pl.Expr):
+        return value
+    if isinstance(value, timedelta):
+        return pl.lit(value, dtype=pl.Duration("us"))
+    return pl.lit(value)
+
+
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+}
+
+
+def _kind(dtype: Any) -> ColumnKind:
+    if dtype == pl.Boolean:
+        return "bool"
+    if _is(dtype, _INTS):
+        return "int"
+    if _is(dtype, _FLOATS):
+        return "float"
+    if _is_str(dtype):
+        return "string"
+    if _is_temporal(dtype):
+        return "timestamp"
+    if _is(dtype, (pl.List, pl.Array)):
+        return "list"
+    if isinstance(dtype, pl.Duration):
+        return "duration"
+    return "any"
+
+
+_SEPARATOR = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ]"
+_NO_SECONDS = r"^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2})([Zz+-])"
+
+
+def parse_timestamps(text: Expr, df: pl.DataFrame | None) -> tuple[Expr, Expr]:
+    """`timestamp()` of strings: (UTC datetimes, error mask). RFC 3339 shapes parse as one
+    expression; with `df`, other non-null strings are parsed by Python once per distinct
+    value (freshness); without, they are errors here and `uncertain` rows for the caller."""
+    fast = text.str.contains(TIMESTAMP_FAST).fill_null(False)
+    parsed: Expr = pl.when(fast).then(
+        text.str.strptime(pl.Datetime("us", "UTC"), "%+", strict=False)
+    )
+    if df is not None:
+        slow_values = (
+            df.lazy().select(text.filter(~fast & text.is_not_null()).unique()).collect().to_series()
+        )
+        old, new = [], []
+        for v in slow_values.to_list():
+            try:
+                ts = _timestamp(v)
+            except (TypeError, ValueError):
+                continue
+            old.append(v)
+            new.append(ts.astimezone(UTC))
+        if old:
+            mapped = text.replace_strict(
+                old,
+                pl.Series(new, dtype=pl.Datetime("us", "UTC")),
+                default=None,
+                return_dtype=pl.Datetime("us", "UTC"),
+            )
+            parsed = pl.when(fast).then(parsed).otherwise(mapped)
+    bad = text.is_not_null() & parsed.is_null()
+    return parsed, bad
+
+
+# -- uniqueness across chunks -----------------------------------------------------------------
+
+
+class KeySet:
+    """Keys seen in earlier chunks, as two 64-bit hashes per key (exact but for a 2^-128
+    collision), kept as numpy arrays sorted by the first hash: a chunk is looked up with a
+    binary search, so memory stays at 16 bytes per distinct key, with no hash table."""
+
+    def __init__(self) -> None:
+        self.h1 = np.empty(0, dtype=np.uint64)
+        self.h2 = np.empty(0, dtype=np.uint64)
+
+    @staticmethod
+    def hashes(frame: pl.DataFrame) -> tuple[Any, Any]:
+        return frame.hash_rows(seed=11).to_numpy(), frame.hash_rows(seed=23).to_numpy()
+
+    def _seen(self, h1: Any, h2: Any) -> Any:
+        seen = np.zeros(len(h1), dtype=bool)
+        if not len(self.h1):
+            return seen
+        pos = np.searchsorted(self.h1, h1)
+        inside = pos < len(self.h1)
+        at = np.minimum(pos, len(self.h1) - 1)
+        same1 = inside & (self.h1[at] == h1)
+        seen = same1 & (self.h2[at] == h2)
+        # A first hash shared by several keys (a 64-bit collision): scan its run.
+        for i in np.flatnonzero(same1 & ~seen):
+            j = int(pos[i])
+            while j < len(self.h1) and self.h1[j] == h1[i]:
+                if self.h2[j] == h2[i]:
+                    seen[i] = True
+                    break
+                j += 1
+        return seen
+
+    def repeats(self, keys: pl.DataFrame, first_in_chunk: pl.Series) -> pl.Series:
+        """Per row: the key repeats an earlier row (this chunk or an earlier one); the
+        chunk's new keys are remembered."""
+        h1, h2 = self.hashes(keys)
+        repeat = (~first_in_chunk).to_numpy() | self._seen(h1, h2)
+        new1, new2 = h1[~repeat], h2[~repeat]
+        order = np.argsort(new1, kind="stable")
+        new1, new2 = new1[order], new2[order]
+        at = np.searchsorted(self.h1, new1)
+        self.h1 = np.insert(self.h1, at, new1)
+        self.h2 = np.insert(self.h2, at, new2)
+        return pl.Series(repeat)
+
+
+# -- the backend ------------------------------------------------------------------------------
+
+
+class PolarsBackend:
+    name = "polars"
+
+    def __init__(
+        self,
+        keysets: dict[tuple[str, ...], KeySet] | None = None,
+        offset: int = 0,
+        cast_failures: Mapping[str, pl.Series] | None = None,
+    ) -> None:
+        # Set when validating the chunks of one dataset: uniqueness spans all chunks, row
+        # positions continue from `offset`, and `cast_failures` marks the cells a text
+        # reader (CSV) could not read as the contract's type (they are null in the frame).
+        self.keysets = keysets
+        self.offset = offset
+        self.cast_failures = dict(cast_failures or {})
+        self._repeats: dict[tuple[str, ...], np.ndarray[Any, np.dtype[np.bool_]]] = {}
+
+    def evaluate(self, df: Any, plan: Plan) -> Evaluation:
+        if isinstance(df, pl.LazyFrame):
+            df = df.collect()
+        spec = plan.spec
+        keep = [c.name for c in spec.columns if c.container]
+        frame = flatten(df, keep)
+        n = frame.height
+        self._repeats = {}
+        casts = {k: v for k, v in self.cast_failures.items() if k in frame.schema}
+        work = (
+            frame.with_columns([v.alias(f"__cast:{k}") for k, v in casts.items()])
+            if casts
+            else frame
+        )
+        schema = frame.schema
+        columns = list(schema)
+        notes = []
+        checks: list[tuple[RowCheck, Expr | None]] = []  # None: every row fails
+        for c in spec.columns:
+            if c.name not in schema:
+                if c.required and c.container:
+                    if plan.unmappable == "error":
+                        raise UnmappableField(c.name, absent_container_note(c).reason)
+                    notes.append(absent_container_note(c))
+                elif c.required:
+                    checks.append((required_check(c), None))
+                elif c.present_with is not None:
+                    checks.append((present_check(c), _present(c, columns)))
+                continue
+            dtype = schema[c.name]
+            typed = type_pass(c.name, dtype, c)
+            type_fails = ~typed if typed is not None else pl.lit(False)
+            is_null = null_expr(c.name, dtype)
+            if c.name in casts:
+                cast_failed = pl.col(f"__cast:{c.name}")
+                type_fails = type_fails | cast_failed
+                is_null = is_null & ~cast_failed
+            checks.append((type_check(c), type_fails))
+            if not c.nullable:
+                checks.append((nullable_check(c), is_null))
+            elif c.present_with is not None:
+                checks.append((present_check(c), is_null & _present(c, columns)))
+            source = _value_source(c.name, dtype, c)
+            for vc in c.checks:
+                fails = pl.lit(False) if source is None else ~value_pass(source, vc, c)
+                checks.append((value_check(c, vc), fails))
+        for name, parent in spec.undeclared(columns).items():
+            checks.append((undeclared_check(name, parent), ~null_expr(name, schema[name])))
+        rules_start = len(checks)
+        ops = PolarsOps(frame)
+        row_wise: dict[int, np.ndarray[Any, np.dtype[np.bool_]]] = {}
+        uncertain: dict[int, Expr] = {}
+        for rule in plan.rules:
+            try:
+                ops.uncertain = []
+                fails = ~rule.columns.passes(ops)
+                if ops.uncertain:
+                    uncertain[len(checks)] = pl.any_horizontal(ops.uncertain).alias(
+                        f"u{len(checks)}"
+                    )
+                checks.append((rule_check(rule, False), fails))
+            except Unsupported:
+                needed = needed_columns(rule.reads, columns)
+                records = frame.select(needed).to_dicts() if n else []
+                row_wise[len(checks)] = ~evaluate_rows(rule, records, columns)
+                checks.append((rule_check(rule, True), None))
+        # One pass: every row check's failing mask.
+        exprs = [
+            (e if e is not None else pl.lit(True)).fill_null(True).alias(f"c{i}")
+            for i, (_, e) in enumerate(checks)
+            if i not in row_wise
+        ]
+        masks = work.select(exprs + list(uncertain.values())) if exprs and n else pl.DataFrame()
+        failing: list[np.ndarray[Any, np.dtype[np.bool_]]] = []
+        for i in range(len(checks)):
+            if i in row_wise:
+                failing.append(row_wise[i])
+            elif n == 0:
+                failing.append(np.zeros(0, dtype=bool))
+            else:
+                mask = masks[f"c{i}"].to_numpy()
+                if i in uncertain:
+                    mask = self._recheck(
+                        mask, masks[f"u{i}"].to_numpy(), frame, plan, checks[i][0].name, columns
+                    )
+                failing.append(mask)
+        # Uniqueness (first occurrence kept), across chunks when streaming.
+        unique_outcomes = []
+        for key in unique_keys(spec):
+            if not all(k in schema for k in key):
+                continue
+            sub = frame.select(list(key))
+            complete = sub.select(pl.all_horizontal(pl.all().is_not_null())).to_series()
+            repeat = self.repeats(key, sub)
+            unique_outcomes.append((unique_check(key), repeat & complete.to_numpy()))
+        checks_all = [rc for rc, _ in checks[:rules_start]] + [rc for rc, _ in unique_outcomes]
+        masks_all = failing[:rules_start] + [m for _, m in unique_outcomes]
+        checks_all += [rc for rc, _ in checks[rules_start:]]
+        masks_all += failing[rules_start:]
+        outcomes: list[tuple[RowCheck, RowOutcome]] = []
+        error_rows = np.zeros(n, dtype=bool)
+        for row_check, mask in zip(checks_all, masks_all, strict=True):
+            positions = np.flatnonzero(mask).astype(np.int64)
+            outcomes.append((row_check, self._outcome(frame, positions, plan)))
+            if row_check.severity is Severity.ERROR:
+                error_rows |= mask
+        bad = np.flatnonzero(error_rows).astype(np.int64)
+        return Evaluation(
+            rows=n,
+            outcomes=outcomes,
+            measures=self.measures(frame, plan),
+            failing=bad + self.offset if self.offset else bad,
+            failed_rows=len(bad),
+            notes=notes,
+            extra=frame,
+        )
+
+    def _recheck(
+        self,
+        fails: np.ndarray[Any, np.dtype[np.bool_]],
+        uncertain: np.ndarray[Any, np.dtype[np.bool_]],
+        frame: pl.DataFrame,
+        plan: Plan,
+        name: str,
+        columns: list[str],
+    ) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """Rows whose strings the column expression cannot judge: the record evaluator."""
+        rows = np.flatnonzero(uncertain)
+        if not len(rows):
+            return fails
+        rule = next(r for r in plan.rules if r.name == name)
+        needed = needed_columns(rule.reads, columns)
+        records = frame[rows.tolist()].select(needed).to_dicts()
+        fails = fails.copy()
+        fails[rows] = ~evaluate_rows(rule, records, columns)
+        return fails
+
+    def repeats(
+        self, key: tuple[str, ...], sub: pl.DataFrame
+    ) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """Per row: its key repeats an earlier row's (across chunks when streaming)."""
+        if key in self._repeats:
+            return self._repeats[key]
+        first = sub.select(pl.struct(pl.all()).is_first_distinct()).to_series()
+        if self.keysets is None:
+            result = (~first).to_numpy()
+        else:
+            result = self.keysets.setdefault(key, KeySet()).repeats(sub, first).to_numpy()
+        self._repeats[key] = result
+        return result
+
+    def _outcome(self, frame: pl.DataFrame, positions: Any, plan: Plan) -> RowOutcome:
+        samples = []
+        if len(positions):
+            rows = frame[positions[: plan.samples].tolist()].to_dicts()
+            samples = [pii_redact(plan.spec, r) for r in rows]
+        return RowOutcome(len(positions), positions + self.offset, samples)
+
+    def measures(self, frame: pl.DataFrame, plan: Plan) -> Measures:
+        n = frame.height
+        m = Measures(rows=n)
+        schema = frame.schema
+        aggs: list[Expr] = []
+        for col in plan.null_columns:
+            if col in schema:
+                aggs.append(null_expr(col, schema[col]).sum().alias(f"null:{col}"))
+            else:
+                m.nulls[col] = n
+        for name, col, values in plan.allowed:
+            if col not in schema:
+                m.allowed[name] = (0, 0)
+                continue
+            v = pl.col(col)
+            aggs.append((v.is_in(list(values)).fill_null(False)).sum().alias(f"in:{name}"))
+            aggs.append(v.is_not_null().sum().alias(f"nn:{name}"))
+        if plan.freshness and plan.freshness in schema and n:
+            dtype = schema[plan.freshness]
+            if _is_temporal(dtype):
+                ts = _to_utc(pl.col(plan.freshness), frame)
+            else:
+                ts, _ = parse_timestamps(pl.col(plan.freshness).cast(pl.String), frame)
+            aggs.append(ts.max().alias("max_time"))
+        if aggs and n:
+            row = frame.select(aggs).row(0, named=True)
+            for col in plan.null_columns:
+                if f"null:{col}" in row:
+                    m.nulls[col] = int(row[f"null:{col}"])
+            for name, _, _ in plan.allowed:
+                if f"in:{name}" in row:
+                    m.allowed[name] = (int(row[f"in:{name}"]), int(row[f"nn:{name}"]))
+            latest = row.get("max_time")
+            if isinstance(latest, datetime):
+                m.max_time = latest
+        elif aggs:
+            for col in plan.null_columns:
+                m.nulls.setdefault(col, 0)
+            for name, _, _ in plan.allowed:
+                m.allowed.setdefault(name, (0, 0))
+        for key in plan.repeat_keys:
+            cols = [c for c in (key or tuple(schema)) if c in schema]
+            if not n:
+                m.repeats[key] = 0
+                continue
+            if not cols:
+                # Every key column is absent (null): each row repeats the first one.
+                sub = pl.DataFrame({"_": [None] * n}, schema={"_": pl.Null})
+            else:
+                sub = frame.select(cols)
+            m.repeats[key] = int(self.repeats(tuple(cols) or ("_",), sub).sum())
+        return m
+
+
+def _present(c: ColumnSpec, columns: Sequence[str]) -> Expr:
+    """Rows where the optional object `c.present_with` is present (a sibling is non-null)."""
+    assert c.present_with is not None
+    siblings = [x for x in columns if x.startswith(c.present_with + ".") and x != c.name]
+    if not siblings:
+        return pl.lit(False)
+    return pl.any_horizontal([pl.col(s).is_not_null() for s in siblings])

@@ -1,0 +1,473 @@
+"""Validating a file in chunks with bounded memory: CSV, Parquet and JSON Lines.
+
+Chunks are read with pyarrow's streaming readers (CSV, Parquet) or line-aligned blocks
+(JSON Lines) and validated as polars frames. Row checks are per row, so per-chunk results
+add up; dataset checks keep accumulators that stay exact across chunks: counts for null
+rates, allowed-value shares and the row count, the newest event time for freshness, and
+the keys seen so far (two 64-bit hashes per key) for uniqueness and duplicate rates.
+
+CSV has no types: every column is read as text and cast to the contract's type, and a cell
+that does not cast is a type failure of that row (``"12x"`` for an integer).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import polars as pl
+
+from contracts import Severity
+from enforcers.batch.backends.polars import KeySet, PolarsBackend
+from enforcers.batch.plan import Measures, RowCheck, make_plan
+from enforcers.batch.report import CheckResult, ValidationReport
+from enforcers.batch.spec import NotChecked, TableSpec, table_spec
+from enforcers.batch.validate import (
+    ContractRef,
+    Reporter,
+    _order,
+    judge_dataset,
+    resolve_contract,
+)
+
+__all__ = ["DataError", "detect_format", "validate_file"]
+
+FORMATS = ("csv", "parquet", "jsonl")
+Progress = Callable[[int, int], None]  # (done, total) in bytes or rows
+
+
+class DataError(Exception):
+    """The data file cannot be read (missing, unreadable, not the format it claims)."""
+
+
+def detect_format(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".zst"):
+        suffixes = suffixes[:-1]
+    last = suffixes[-1] if suffixes else ""
+    if last in (".csv", ".tsv"):
+        return "csv"
+    if last in (".parquet", ".pq"):
+        return "parquet"
+    if last in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    raise DataError(
+        f"{path}: unknown data format {last or '(no extension)'!r}: "
+        "expected .csv, .parquet or .jsonl"
+    )
+
+
+@dataclass(slots=True)
+class Chunk:
+    frame: pl.DataFrame  # typed, as validated
+    raw: pl.DataFrame  # as read (CSV: text), for the quarantine file
+    casts: dict[str, pl.Series] = field(default_factory=dict)
+
+
+# -- readers ----------------------------------------------------------------------------------
+
+
+class _Counting(io.RawIOBase):
+    """A file that counts the bytes read from it (progress for streaming readers)."""
+
+    def __init__(self, raw: io.BufferedReader) -> None:
+        self.raw, self.read_bytes = raw, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        n = self.raw.readinto(b)
+        self.read_bytes += n or 0
+        return n or 0
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+def read_csv(path: Path, spec: TableSpec, rows: int) -> Iterator[tuple[Chunk, int, int]]:
+    import pyarrow as pa
+    from pyarrow import csv
+
+    total = path.stat().st_size
+    with path.open("rb") as raw:
+        header = raw.readline()
+    import csv as csv_module
+
+    names: list[str] = next(iter(csv_module.reader([header.decode("utf-8-sig")])), [])
+    if not names:
+        raise DataError(f"{path}: empty CSV (no header)")
+    counting = _Counting(path.open("rb"))
+    try:
+        reader = csv.open_csv(
+            counting,
+            read_options=csv.ReadOptions(block_size=max(1 << 20, rows * 64)),
+            parse_options=csv.ParseOptions(delimiter="\t" if path.suffix == ".tsv" else ","),
+            convert_options=csv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=True
+            ),
+        )
+        for batch in reader:
+            raw_frame = pl.from_arrow(pa.Table.from_batches([batch]))
+            assert isinstance(raw_frame, pl.DataFrame)
+            frame, casts = cast_text(raw_frame, spec)
+            yield Chunk(frame, raw_frame, casts), counting.read_bytes, total
+    except pa.ArrowInvalid as exc:
+        raise DataError(f"{path}: not a readable CSV: {exc}") from None
+    finally:
+        counting.close()
+
+
+def cast_text(frame: pl.DataFrame, spec: TableSpec) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
+    """Text columns cast to the contract's types; which non-empty cells did not cast."""
+    exprs = []
+    for c in spec.columns:
+        if c.name not in frame.schema or frame.schema[c.name] != pl.String:
+            continue
+        text = pl.col(c.name).str.strip_chars()
+        if c.kind == "integer":
+            as_float = text.cast(pl.Float64, strict=False)
+            integral = pl.when(as_float.is_finite() & (as_float.floor() == as_float)).then(as_float)
+            exprs.append(
+                pl.coalesce(
+                    text.cast(pl.Int64, strict=False), integral.cast(pl.Int64, strict=False)
+                ).alias(c.name)
+            )
+        elif c.kind == "number":
+            exprs.append(text.cast(pl.Float64, strict=False).alias(c.name))
+        elif c.kind == "boolean":
+            low = text.str.to_lowercase()
+            exprs.append(
+                pl.when(low == "true").then(True).when(low == "false").then(False).alias(c.name)
+            )
+    if not exprs:
+        return frame, {}
+    typed = frame.with_columns(exprs)
+    names = [e.meta.output_name() for e in exprs]
+    failed = (
+        frame.select([(pl.col(n).is_not_null() & typed[n].is_null()).alias(n) for n in names])
+        if names
+        else pl.DataFrame()
+    )
+    casts = {n: failed[n] for n in names if failed[n].any()}
+    return typed, casts
+
+
+def read_parquet(path: Path, rows: int) -> Iterator[tuple[Chunk, int, int]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"{path}: not a readable Parquet file: {exc}") from None
+    total = parquet.metadata.num_rows
+    done = 0
+    for batch in parquet.iter_batches(batch_size=rows):
+        frame = pl.from_arrow(pa.Table.from_batches([batch]))
+        assert isinstance(frame, pl.DataFrame)
+        done += frame.height
+        yield Chunk(frame, frame), done, total
+
+
+def read_jsonl(path: Path, spec: TableSpec, rows: int) -> Iterator[tuple[Chunk, int, int]]:
+    total = path.stat().st_size
+    block = max(1 << 20, rows * 256)
+    with path.open("rb") as f:
+        carry = b""
+        while True:
+            data = f.read(block)
+            if not data:
+                chunk = _parse_jsonl(carry, spec) if carry.strip() else None
+                if chunk is not None:
+                    yield chunk, total, total
+                break
+            data = carry + data
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                carry = data
+                continue
+            body, carry = data[:cut], data[cut:]
+            chunk = _parse_jsonl(body, spec)
+            if chunk is not None:
+                yield chunk, f.tell() - len(carry), total
+
+
+def _parse_jsonl(body: bytes, spec: TableSpec) -> Chunk | None:
+    lines = [line for line in body.split(b"\n") if line.strip()]
+    if not lines:
+        return None
+    try:
+        frame = pl.read_ndjson(io.BytesIO(b"\n".join(lines)), infer_schema_length=None)
+        if not _needs_exact(frame, spec):
+            return Chunk(frame, frame)
+    except Exception:  # an unparseable line or a column polars cannot type: line by line
+        pass
+    return _records_chunk(lines, spec)
+
+
+def _needs_exact(frame: pl.DataFrame, spec: TableSpec) -> bool:
+    """A text column where the contract wants numbers or booleans: polars may have turned
+    mixed JSON types into text, so the chunk is re-read keeping each value's own type."""
+    from enforcers.batch.backends.polars import flatten
+
+    flat = flatten(frame, [c.name for c in spec.columns if c.container])
+    for c in spec.columns:
+        if (
+            c.name in flat.schema
+            and flat.schema[c.name] == pl.String
+            and (c.kind in ("integer", "number", "boolean"))
+        ):
+            return True
+    return False
+
+
+def _records_chunk(lines: list[bytes], spec: TableSpec) -> Chunk:
+    rows: list[dict[str, Any]] = []
+    unparseable = []
+    for i, line in enumerate(lines):
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            value = None
+        if not isinstance(value, dict):
+            unparseable.append(i)
+            value = {}
+        rows.append(_flat(value))
+    names = list(dict.fromkeys(k for r in rows for k in r))
+    kinds = {c.name: c.kind for c in spec.columns}
+    columns: dict[str, pl.Series] = {}
+    casts: dict[str, pl.Series] = {}
+    for name in names:
+        values = [r.get(name) for r in rows]
+        kind = kinds.get(name, "any")
+        ok = _type_filter(kind)
+        if ok is not None:
+            wrong = [v is not None and not ok(v) for v in values]
+            if any(wrong):
+                casts[name] = pl.Series(name, wrong)
+                values = [None if w else v for v, w in zip(values, wrong, strict=True)]
+        try:
+            columns[name] = pl.Series(name, values, strict=False)
+        except Exception:
+            columns[name] = pl.Series(name, [None if v is None else str(v) for v in values])
+    frame = pl.DataFrame(columns) if columns else pl.DataFrame({"_": [None] * len(rows)})
+    if unparseable:
+        marks = np.zeros(len(rows), dtype=bool)
+        marks[unparseable] = True
+        casts["__json__"] = pl.Series(marks)
+    return Chunk(frame, frame, casts)
+
+
+def _type_filter(kind: str) -> Callable[[Any], bool] | None:
+    if kind == "integer":
+        return lambda v: (
+            (isinstance(v, int) and not isinstance(v, bool))
+            or (isinstance(v, float) and v.is_integer())
+        )
+    if kind == "number":
+        return lambda v: isinstance(v, int | float) and not isinstance(v, bool)
+    if kind == "boolean":
+        return lambda v: isinstance(v, bool)
+    if kind == "string":
+        return lambda v: isinstance(v, str)
+    return None
+
+
+def _flat(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in value.items():
+        if isinstance(v, dict) and v:
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+# -- validating -------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Acc:
+    check: RowCheck
+    failed: int = 0
+    indices: list[int] = field(default_factory=list)
+    samples: list[dict[str, Any]] = field(default_factory=list)
+
+
+def validate_file(
+    path: str | Path,
+    contract: ContractRef,
+    *,
+    version: int | None = None,
+    fmt: str | None = None,
+    chunk_rows: int = 100_000,
+    quarantine: str | Path | None = None,
+    progress: Progress | None = None,
+    reporter: Reporter | None = None,
+    now: datetime | None = None,
+    samples: int = 5,
+    max_indices: int = 1000,
+) -> ValidationReport:
+    """Validate a CSV, Parquet or JSON Lines file chunk by chunk (memory bounded by the
+    chunk size and the keys kept for uniqueness). Row indices are 0-based data rows."""
+    started = time.perf_counter()
+    path = Path(path)
+    _release_memory_promptly()
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    kind = fmt or detect_format(path)
+    if kind not in FORMATS:
+        raise DataError(f"{path}: unknown format {kind!r}: expected one of {', '.join(FORMATS)}")
+    resolved = resolve_contract(contract, version)
+    spec = table_spec(resolved.contract)
+    plan = make_plan(resolved.contract, spec, samples=samples)
+    if kind == "csv":
+        chunks = read_csv(path, spec, chunk_rows)
+    elif kind == "parquet":
+        chunks = read_parquet(path, chunk_rows)
+    else:
+        chunks = read_jsonl(path, spec, chunk_rows)
+    keysets: dict[tuple[str, ...], KeySet] = {}
+    accs: dict[str, _Acc] = {}
+    measures = Measures()
+    notes: dict[tuple[str, str], NotChecked] = {}
+    offset = failed_rows = 0
+    writer = _Quarantine(Path(quarantine)) if quarantine is not None else None
+    parse_check = RowCheck(
+        "schema", "(record): json", "json", None, Severity.ERROR, "line is not a JSON object"
+    )
+    try:
+        for chunk, done, total in chunks:
+            casts = dict(chunk.casts)
+            unparseable = casts.pop("__json__", None)
+            backend = PolarsBackend(keysets=keysets, offset=offset, cast_failures=casts)
+            evaluation = backend.evaluate(chunk.frame, plan)
+            outcomes = list(evaluation.outcomes)
+            bad = evaluation.failing if evaluation.failing is not None else np.zeros(0, np.int64)
+            if unparseable is not None:
+                positions = np.flatnonzero(unparseable.to_numpy()).astype(np.int64)
+                from enforcers.batch.plan import RowOutcome
+
+                outcomes.append((parse_check, RowOutcome(len(positions), positions + offset)))
+                bad = np.union1d(bad, positions + offset)
+            for row_check, outcome in outcomes:
+                acc = accs.setdefault(row_check.name, _Acc(row_check))
+                acc.failed += outcome.failed
+                if outcome.positions is not None and len(acc.indices) < max_indices:
+                    room = max_indices - len(acc.indices)
+                    acc.indices.extend(int(p) for p in outcome.positions[:room])
+                if len(acc.samples) < samples:
+                    acc.samples.extend(outcome.samples[: samples - len(acc.samples)])
+            measures.add(evaluation.measures)
+            for note in evaluation.notes:
+                notes[(note.field, note.reason)] = note
+            failed_rows += len(bad)
+            if writer is not None and len(bad):
+                writer.write(chunk.raw, bad - offset, offset, outcomes)
+            offset += chunk.frame.height
+            if progress is not None:
+                progress(done, total)
+    except DataError:
+        raise
+    except (OSError, pl.exceptions.ComputeError) as exc:
+        raise DataError(f"{path}: cannot read: {exc}") from None
+    finally:
+        if writer is not None:
+            writer.close()
+    order = _order(spec, resolved.contract)
+    checks = [
+        CheckResult(
+            category=a.check.category,
+            name=a.check.name,
+            check=a.check.check,
+            field=a.check.field,
+            severity=a.check.severity,
+            passed=a.failed == 0,
+            message=a.check.message,
+            failed_rows=a.failed,
+            failing_indices=a.indices,
+            samples=a.samples,
+            row_wise=a.check.row_wise,
+        )
+        for a in sorted(accs.values(), key=lambda a: order(a.check))
+    ]
+    checks.extend(judge_dataset(resolved.contract, measures, now=now))
+    report = ValidationReport(
+        contract=resolved.contract.name,
+        version=resolved.version,
+        backend=f"polars ({kind}, streamed)",
+        rows=measures.rows,
+        checks=checks,
+        not_checked=list(spec.not_checked) + list(notes.values()),
+        failed_rows=failed_rows,
+        source=str(path),
+    )
+    report.duration_s = time.perf_counter() - started
+    if reporter is not None:
+        reporter.report(report, str(path))
+    return report
+
+
+def _release_memory_promptly() -> None:
+    """Let Arrow's allocator hand freed chunks back to the system at once."""
+    try:
+        import pyarrow as pa
+
+        pa.jemalloc_set_decay_ms(0)
+    except Exception:  # another allocator: nothing to tune
+        pass
+
+
+class _Quarantine:
+    """Failing rows, as read, appended to one Parquet file (0-based row number and the
+    failing checks' names added)."""
+
+    def __init__(self, path: Path) -> None:
+        if path.suffix != ".parquet":
+            path = path / "quarantine.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.writer: Any = None
+        self.part = 0
+
+    def write(self, raw: pl.DataFrame, local: Any, offset: int, outcomes: list[Any]) -> None:
+        import pyarrow.parquet as pq
+
+        reasons: dict[int, list[str]] = {int(p): [] for p in local}
+        for row_check, outcome in outcomes:
+            if row_check.severity is not Severity.ERROR or outcome.positions is None:
+                continue
+            for p in outcome.positions:
+                q = int(p) - offset
+                if q in reasons:
+                    reasons[q].append(row_check.name)
+        rows = raw[np.asarray(local, dtype=np.int64)]
+        rows = rows.with_columns(
+            pl.Series("_accord_row", np.asarray(local, dtype=np.int64) + offset),
+            pl.Series(
+                "_accord_failed_checks", [reasons[int(p)] for p in local], dtype=pl.List(pl.String)
+            ),
+        )
+        table = rows.to_arrow()
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, table.schema)
+        try:
+            table = table.select(self.writer.schema.names).cast(self.writer.schema)
+        except Exception:  # a chunk typed differently (JSON Lines): a part file of its own
+            self.part += 1
+            pq.write_table(rows.to_arrow(), self.path.with_suffix(f".part{self.part}.parquet"))
+            return
+        self.writer.write_table(table)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()

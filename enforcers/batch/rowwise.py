@@ -1,0 +1,94 @@
+"""The row-wise fallback: what has no column expression runs record by record.
+
+Rules the column compiler cannot express (macros over list columns, ...) run through the
+per-record evaluator (`enforcers.cel_python.compile_cel`) on each row's `RowView`; array
+items are checked by the compiled JSON Schema validator (jsonschema-rs). The report counts
+rules evaluated this way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import jsonschema_rs
+import numpy as np
+
+from enforcers.batch.cel_columns import RowView, _plain, column_tree
+from enforcers.batch.spec import ColumnSpec
+from enforcers.cel_python import CelEvaluationError, compile_cel
+
+if TYPE_CHECKING:
+    from enforcers.batch.plan import RuleSpec
+
+__all__ = ["evaluate_rows", "items_validator", "needed_columns"]
+
+
+def needed_columns(reads: Iterable[str], columns: Sequence[str]) -> list[str]:
+    """The columns a rule reading `reads` (dotted paths) can see."""
+    paths = list(reads)
+    return [
+        c
+        for c in columns
+        if any(c == p or c.startswith(p + ".") or p.startswith(c + ".") for p in paths)
+    ]
+
+
+def evaluate_rows(
+    rule: RuleSpec, records: Sequence[Mapping[str, Any]], columns: Sequence[str]
+) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Per row: the rule is True on the row's record view."""
+    evaluate = compile_cel(rule.expression).evaluate
+    tree = column_tree(columns)
+    out = np.zeros(len(records), dtype=bool)
+    for i, row in enumerate(records):
+        try:
+            out[i] = evaluate(RowView(_deep_plain(row), tree)) is True
+        except CelEvaluationError:
+            out[i] = False
+    return out
+
+
+def _deep_plain(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _to_python(v) for k, v in row.items()}
+
+
+def _to_python(value: Any) -> Any:
+    if hasattr(value, "to_list"):  # a polars Series (list cells)
+        value = value.to_list()
+    value = _plain(value)
+    if isinstance(value, list | tuple):
+        return [_to_python(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _to_python(v) for k, v in value.items()}
+    return value
+
+
+def items_validator(c: ColumnSpec, element: Mapping[str, Any]) -> Callable[[Any], bool]:
+    """A predicate: the array value's items match the field's element schema."""
+    return _validator(c.name, _freeze(element), _freeze(c.element_root or {}))
+
+
+def _freeze(value: Any) -> Any:
+    import json
+
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+@cache
+def _validator(name: str, element_json: str, root_json: str) -> Callable[[Any], bool]:
+    import json
+
+    root = json.loads(root_json)
+    schema = {
+        **{k: v for k, v in root.items() if k in ("$defs", "definitions", "$schema")},
+        "type": "array",
+        **json.loads(element_json),
+    }
+    validator = jsonschema_rs.validator_for(schema, validate_formats=True)
+
+    def ok(value: Any) -> bool:
+        return bool(validator.is_valid(_to_python(value)))
+
+    return ok

@@ -1,0 +1,152 @@
+"""`accord validate` on CSV, Parquet and JSON Lines, through the installed console script."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.batch.corrupt import COLUMNS, DOCUMENT, EXPECTED, records
+from tests.conftest import ACCORD
+
+# The CLI judges freshness against the clock: the data are from 2024, so it fails as in
+# EXPECTED (which was computed for a `now` two hours after the newest row).
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([ACCORD, "validate", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("data")
+    frame = pl.DataFrame(records(), schema={c: None for c in COLUMNS}, infer_schema_length=None)
+    contract = root / "shop.orders.json"
+    contract.write_text(json.dumps(DOCUMENT))
+    frame.write_csv(root / "orders.csv")
+    frame.write_parquet(root / "orders.parquet")
+    nested = [_nest(r) for r in records()]
+    (root / "orders.jsonl").write_text("\n".join(json.dumps(r) for r in nested) + "\n")
+    return {
+        "contract": contract,
+        "csv": root / "orders.csv",
+        "parquet": root / "orders.parquet",
+        "jsonl": root / "orders.jsonl",
+    }
+
+
+def _nest(row: dict[str, object]) -> dict[str, object]:
+    out: dict[str, object] = {k: v for k, v in row.items() if "." not in k and v is not None}
+    out["customer"] = {"id": row["customer.id"], "email": row["customer.email"]}
+    return out
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet", "jsonl"])
+def test_formats_give_the_same_failures(files: dict[str, Path], kind: str, tmp_path: Path) -> None:
+    quarantine = tmp_path / "q.parquet"
+    result = run(
+        str(files[kind]),
+        "--contract",
+        str(files["contract"]),
+        "--format",
+        "json",
+        "--quarantine",
+        str(quarantine),
+        "--chunk-rows",
+        "1000",
+    )
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    failed = {
+        c["name"]: c.get("failed_rows", 1)
+        for c in report["checks"]
+        if c["enforced"] and not c["passed"]
+    }
+    expected = dict(EXPECTED)
+    if kind == "jsonl":
+        # JSON has no null-vs-absent for customer.email: absent there, so not_null still.
+        pass
+    assert failed == expected
+    assert report["failed_rows"] == 16
+    assert pl.read_parquet(quarantine).height == 16
+    email = next(c for c in report["checks"] if c["name"] == "customer.email: format:email")
+    assert email["samples"][0]["customer.email"] == "<redacted>"
+
+
+def test_text_output_and_fail_on(files: dict[str, Path]) -> None:
+    result = run(str(files["csv"]), "--contract", str(files["contract"]))
+    assert result.returncode == 1
+    assert result.stdout.startswith("FAILED: shop.orders on 120 rows")
+    assert "error: [schema] amount: minimum (1 rows)" in result.stdout
+    assert (
+        run(str(files["csv"]), "-c", str(files["contract"]), "--fail-on", "never").returncode == 0
+    )
+
+
+def test_chunks_stay_exact(tmp_path: Path) -> None:
+    """Duplicates and row counts across chunk boundaries, in a file read in 1,000-row chunks."""
+    doc = {
+        "name": "t.keys",
+        "owner": {"team": "t"},
+        "schema": {"type": "object", "properties": {"k": {"type": "integer"}}},
+        "semantics": {"k": {"unique": True}},
+        "quality": [
+            {"name": "dups", "type": "duplicate_rate", "field": "k", "must_be": 0},
+            {"name": "rows", "type": "row_count", "must_be": 4500},
+        ],
+    }
+    contract = tmp_path / "c.json"
+    contract.write_text(json.dumps(doc))
+    data = tmp_path / "k.csv"
+    keys = list(range(3000)) + list(range(0, 3000, 2))  # 1,500 repeats, all in later chunks
+    data.write_text("k\n" + "\n".join(map(str, keys)) + "\n")
+    result = run(str(data), "-c", str(contract), "-f", "json", "--chunk-rows", "1000")
+    report = json.loads(result.stdout)
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["k: unique"]["failed_rows"] == 1500
+    assert checks["k: unique"]["failing_indices"][:2] == [3000, 3001]
+    assert checks["dups"]["measured"] == pytest.approx(1500 / 4500)
+    assert checks["rows"]["passed"]
+
+
+def test_csv_cells_that_do_not_cast(tmp_path: Path) -> None:
+    doc = {
+        "name": "t.c",
+        "owner": {"team": "t"},
+        "schema": {
+            "type": "object",
+            "required": ["n"],
+            "properties": {"n": {"type": "integer"}, "b": {"type": "boolean"}},
+        },
+    }
+    contract = tmp_path / "c.json"
+    contract.write_text(json.dumps(doc))
+    data = tmp_path / "d.csv"
+    data.write_text("n,b\n1,true\n2.0,FALSE\nx,yes\n,\n")
+    report = json.loads(run(str(data), "-c", str(contract), "-f", "json").stdout)
+    failed = {c["name"]: c["failed_rows"] for c in report["checks"] if not c["passed"]}
+    assert failed == {"n: type": 1, "n: not_null": 1, "b: type": 1}
+
+
+def test_input_errors_exit_2(files: dict[str, Path], tmp_path: Path) -> None:
+    missing = run(str(tmp_path / "nope.csv"), "-c", str(files["contract"]))
+    assert missing.returncode == 2 and "nope.csv: no such file" in missing.stderr
+    odd = tmp_path / "data.xlsx"
+    odd.write_text("x")
+    result = run(str(odd), "-c", str(files["contract"]))
+    assert result.returncode == 2 and "data.xlsx: unknown data format" in result.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: t.bad\nowner: {team: t}\nschema: {type: object}\nrules:\n"
+        "  - {name: r, expresion: 'true'}\n"
+    )
+    result = run(str(files["csv"]), "-c", str(bad))
+    assert result.returncode == 2
+    assert "bad.yaml" in result.stderr and "/rules/0" in result.stderr
+    broken = tmp_path / "broken.parquet"
+    broken.write_text("not parquet")
+    result = run(str(broken), "-c", str(files["contract"]))
+    assert result.returncode == 2 and "broken.parquet" in result.stderr

@@ -1,0 +1,294 @@
+"""Quality and SLA checks, flattening of nested data, and what cannot map."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import polars as pl
+import pytest
+
+from contracts import Contract
+from enforcers import validate
+from enforcers.batch import UnmappableField, table_spec
+
+warnings.filterwarnings("ignore", message=".*pandas >= 3.0.0.*")
+NOW = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def contract(**parts: Any) -> Contract:
+    doc = {
+        "name": "t.data",
+        "owner": {"team": "t"},
+        "schema": {
+            "type": "object",
+            "properties": {
+                "k": {"type": "integer"},
+                "g": {"type": "string"},
+                "v": {"type": ["string", "null"]},
+                "ts": {"type": "string", "format": "date-time"},
+            },
+        },
+    }
+    doc.update(parts)
+    return Contract.from_document(doc)
+
+
+FRAME = {
+    "k": [1, 1, 2, 3, 3, 3],
+    "g": ["a", "a", "a", "b", "b", "b"],
+    "v": ["x", None, None, "y", None, "z"],
+    "ts": [
+        "2024-01-01T11:00:00Z",
+        "2024-01-01T11:50:00+00:00",
+        None,
+        "bad",
+        "2024-01-01T10:00:00Z",
+        "2024-01-01T12:30:00+02:00",
+    ],
+}
+
+
+@pytest.fixture(params=["pandas", "polars"])
+def frame(request: pytest.FixtureRequest) -> Any:
+    return pd.DataFrame(FRAME) if request.param == "pandas" else pl.DataFrame(FRAME)
+
+
+def measured(frame: Any, quality: list[dict[str, Any]], **kw: Any) -> dict[str, Any]:
+    report = validate(frame, contract(quality=quality, **kw), now=NOW)
+    return {c.name: (c.measured, c.passed) for c in report.checks if c.category != "schema"}
+
+
+def test_quality_checks(frame: Any) -> None:
+    got = measured(
+        frame,
+        [
+            {"name": "nulls", "type": "null_rate", "field": "v", "must_be_less_than": 0.5},
+            {"name": "dup_k", "type": "duplicate_rate", "field": "k", "must_be": 0},
+            {
+                "name": "dup_kg",
+                "type": "duplicate_rate",
+                "fields": ["k", "g"],
+                "must_be_less_or_equal_to": 0.5,
+            },
+            {"name": "dup_v", "type": "duplicate_rate", "field": "v", "must_be_less_than": 1},
+            {"name": "rows", "type": "row_count", "must_be_between": [1, 5]},
+            {
+                "name": "share",
+                "type": "allowed_values",
+                "field": "g",
+                "values": ["a"],
+                "must_be_greater_than": 0.4,
+            },
+            {"name": "missing", "type": "null_rate", "field": "nope", "must_be": 1},
+        ],
+    )
+    assert got["nulls"] == (0.5, False)
+    assert got["dup_k"] == (pytest.approx(3 / 6), False)
+    assert got["dup_kg"] == (pytest.approx(3 / 6), True)
+    assert got["dup_v"] == (pytest.approx(2 / 6), True)  # nulls compare equal: 2 repeats
+    assert got["rows"] == (6.0, False)
+    assert got["share"] == (0.5, True)
+    assert got["missing"] == (1.0, True)
+
+
+def test_warning_quality_does_not_fail(frame: Any) -> None:
+    report = validate(
+        frame,
+        contract(
+            quality=[{"name": "rows", "type": "row_count", "must_be": 1, "severity": "warning"}]
+        ),
+    )
+    assert [w.name for w in report.warnings] == ["rows"]
+    assert [f.name for f in report.failures] == ["ts: format:date-time"]  # "bad"
+
+
+def test_custom_quality_is_not_enforced(frame: Any) -> None:
+    report = validate(
+        frame,
+        contract(
+            quality=[{"name": "c", "type": "custom", "engine": "sql", "implementation": "select 1"}]
+        ),
+    )
+    check = report.check("c")
+    assert not check.enforced and check not in report.failures
+    assert "not enforced" in report.summary()
+
+
+def test_freshness_and_volume(frame: Any) -> None:
+    sla = {
+        "freshness": {"field": "ts", "max_delay": "PT15M"},
+        "volume": {"window": "PT1H", "min": 1, "max": 5},
+    }
+    report = validate(frame, contract(sla=sla), now=NOW)
+    fresh = report.check("freshness")
+    # Newest: 11:50Z (12:30+02:00 is 10:30Z); "bad" is ignored.
+    assert fresh.measured == pytest.approx(600.0) and fresh.passed
+    late = validate(frame, contract(sla=sla), now=NOW + timedelta(minutes=10))
+    assert not late.check("freshness").passed
+    volume = report.check("volume")
+    assert volume.measured == 6 and not volume.passed
+
+
+def test_freshness_of_datetime_column() -> None:
+    df = pd.DataFrame({"ts": pd.to_datetime(["2024-01-01T11:55:00"])})  # naive: UTC
+    report = validate(
+        df, contract(sla={"freshness": {"field": "ts", "max_delay": "PT10M"}}), now=NOW
+    )
+    assert report.check("freshness").passed
+    assert report.check("ts: type").passed  # a datetime column satisfies date-time
+
+
+def test_empty_frame(frame: Any) -> None:
+    empty = frame.head(0)
+    report = validate(
+        empty,
+        contract(
+            quality=[{"name": "rows", "type": "row_count", "must_be_greater_than": 0}],
+            sla={"freshness": {"field": "ts", "max_delay": "PT1H"}},
+        ),
+        now=NOW,
+    )
+    assert report.rows == 0
+    assert not report.check("rows").passed and not report.check("freshness").passed
+
+
+NESTED = {
+    "type": "object",
+    "required": ["id", "customer", "items"],
+    "properties": {
+        "id": {"type": "integer"},
+        "customer": {
+            "type": "object",
+            "required": ["email"],
+            "additionalProperties": False,
+            "properties": {
+                "email": {"type": "string", "format": "email"},
+                "tier": {"enum": ["gold", "silver"]},
+            },
+        },
+        "shipping": {
+            "type": "object",
+            "required": ["city"],
+            "properties": {"city": {"type": "string"}, "zip": {"type": "string"}},
+        },
+        "items": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["sku"],
+                "properties": {"sku": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def nested_contract() -> Contract:
+    return contract(schema=NESTED, semantics={"customer.email": {"classification": "pii"}})
+
+
+def test_nested_objects_flatten_to_dotted_columns() -> None:
+    spec = table_spec(nested_contract())
+    assert [c.name for c in spec.columns] == [
+        "id",
+        "customer.email",
+        "customer.tier",
+        "shipping.city",
+        "shipping.zip",
+        "items",
+    ]
+    city = spec.column("shipping.city")
+    assert city is not None and city.nullable and city.present_with == "shipping"
+
+
+@pytest.mark.parametrize("kind", ["flat", "pandas-dicts", "polars-structs"])
+def test_nested_data(kind: str) -> None:
+    rows = [
+        {"id": 1, "customer": {"email": "a@b.co", "tier": "gold"}, "shipping": {"city": "X"}},
+        {"id": 2, "customer": {"email": "nope", "tier": "iron"}, "shipping": {"zip": "1"}},
+        {"id": 3, "customer": {"email": "c@d.co", "tier": None}, "shipping": None},
+    ]
+    if kind == "flat":
+        df: Any = pd.json_normalize(rows)
+        df = df[[c for c in df.columns if c != "shipping"]]
+    elif kind == "pandas-dicts":
+        df = pd.DataFrame(rows)
+    else:
+        df = pl.DataFrame(rows)
+    report = validate(df, nested_contract())
+    counts = report.failure_counts()
+    assert counts["customer.email: format:email"] == 1
+    assert counts["customer.tier: enum"] == 1
+    assert counts["shipping.city: required"] == 1  # zip present, city missing
+    assert [n.field for n in report.not_checked] == ["items"]
+    assert report.check("customer.email: format:email").samples[0]["customer.email"] == (
+        "<redacted>"
+    )
+
+
+def test_arrays_of_objects_can_be_an_error() -> None:
+    df = pd.DataFrame({"id": [1], "customer.email": ["a@b.co"]})
+    with pytest.raises(UnmappableField, match=r"'items'.*array"):
+        validate(df, nested_contract(), unmappable="error")
+
+
+def test_list_columns_are_checked_row_wise() -> None:
+    df = pl.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "customer.email": ["a@b.co"] * 3,
+            "items": [[{"sku": "a"}], [], [{"nosku": 1}]],
+        }
+    )
+    report = validate(df, nested_contract())
+    assert report.failure_counts() == {"items: minItems": 1, "items: items": 1}
+    assert report.check("items: items").row_wise
+
+
+def test_undeclared_and_missing_columns() -> None:
+    df = pd.DataFrame({"customer.email": ["a@b.co", "x@y.zz"], "customer.extra": [None, 1]})
+    counts = validate(df, nested_contract()).failure_counts()
+    assert counts == {"id: required": 2, "customer.extra: additionalProperties": 1}
+
+
+def test_row_wise_rule_fallback_is_counted() -> None:
+    c = contract(
+        rules=[
+            {"name": "all_pos", "expression": "this.l.all(x, x > 0)"},
+            {"name": "k_pos", "expression": "this.k > 0"},
+        ]
+    )
+    for df in (
+        pd.DataFrame({"k": [1, -1], "l": [[1, 2], [0]]}),
+        pl.DataFrame({"k": [1, -1], "l": [[1, 2], [0]]}),
+    ):
+        report = validate(df, c)
+        assert report.rules_row_wise == 1
+        assert report.check("all_pos").row_wise and report.check("all_pos").failed_rows == 1
+        assert report.check("k_pos").failed_rows == 1
+        assert report.to_dict()["rules_row_wise"] == 1
+
+
+def test_types() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "i": {"type": "integer"},
+            "n": {"type": "number"},
+            "s": {"type": "string"},
+            "b": {"type": "boolean"},
+        },
+    }
+    df = pd.DataFrame(
+        {"i": [1.0, 2.5, None], "n": ["1", 2, 3.5], "s": ["a", 1, None], "b": [True, False, None]}
+    )
+    counts = validate(df, contract(schema=schema)).failure_counts()
+    assert counts == {"i: type": 1, "n: type": 1, "s: type": 1}
+    pl_counts = validate(
+        pl.DataFrame({"i": [1.0, 2.5, None], "s": [1, 2, None]}), contract(schema=schema)
+    ).failure_counts()
+    assert pl_counts == {"i: type": 1, "s: type": 2}
