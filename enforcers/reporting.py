@@ -30,7 +30,7 @@ __all__ = ["BreachReporter", "Deliver", "redact"]
 log = logging.getLogger(__name__)
 
 REDACTED = "<redacted>"
-Deliver = Callable[[Mapping[str, Any]], None]  # raises on failure; the batch is retried
+Deliver = Callable[[Mapping[str, Any]], object]  # raises on failure; the batch is retried
 
 
 def redact(record: Any, pii: Sequence[FieldPath]) -> Any:
@@ -135,45 +135,72 @@ class BreachReporter:
         event_time: datetime | None = None,
     ) -> None:
         """Count one record: valid when `failures` holds no error, else a breach per rule."""
-        now = self._clock()
-        window = self._window_of(now)
         failures = list(failures)
         invalid = any(f.severity.value == "error" for f in failures)
+        self.observe(contract.name, version, 1, int(not invalid), int(invalid), event_time)
+        if not failures:
+            return
+        redacted = redact(record, contract.pii_fields)
+        for failure in failures:
+            self.add_breach(
+                contract.name,
+                version,
+                failure.kind,
+                failure.rule,
+                failure.severity.value,
+                1,
+                [{"path": failure.path, "message": failure.message, "record": redacted}],
+            )
+
+    def observe(
+        self,
+        contract: str,
+        version: int | None,
+        records: int,
+        valid: int,
+        invalid: int,
+        max_event_time: datetime | None = None,
+    ) -> None:
+        """Add to this window's observation of `contract`: records seen, valid, invalid."""
+        window = self._window_of(self._clock())
         with self._lock:
-            obs_key = (contract.name, version, window)
-            obs = self._observations.get(obs_key)
+            key = (contract, version, window)
+            obs = self._observations.get(key)
             if obs is None:
-                obs = self._observations[obs_key] = _Observation(contract.name, version, window)
-            obs.records += 1
+                obs = self._observations[key] = _Observation(contract, version, window)
+            obs.records += records
+            obs.valid += valid
             obs.invalid += invalid
-            obs.valid += not invalid
-            if event_time is not None and (
-                obs.max_event_time is None or event_time > obs.max_event_time
+            if max_event_time is not None and (
+                obs.max_event_time is None or max_event_time > obs.max_event_time
             ):
-                obs.max_event_time = event_time
-            for failure in failures:
-                key = (contract.name, version, failure.kind, failure.rule, window)
-                breach = self._breaches.get(key)
-                if breach is None:
-                    breach = self._breaches[key] = _Breach(
-                        contract.name,
-                        version,
-                        failure.kind,
-                        failure.rule,
-                        failure.severity.value,
-                        window,
-                    )
-                breach.count += 1
-                breach.first_seen = breach.first_seen or now
-                breach.last_seen = now
-                if len(breach.samples) < self.max_samples:
-                    breach.samples.append(
-                        {
-                            "path": failure.path,
-                            "message": failure.message,
-                            "record": redact(record, contract.pii_fields),
-                        }
-                    )
+                obs.max_event_time = max_event_time
+
+    def add_breach(
+        self,
+        contract: str,
+        version: int | None,
+        kind: str,
+        rule: str,
+        severity: str,
+        count: int,
+        samples: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        """Add `count` failures of `rule` to this window; samples must be redacted already."""
+        now = self._clock()
+        window = self._window_of(now)
+        with self._lock:
+            key = (contract, version, kind, rule, window)
+            breach = self._breaches.get(key)
+            if breach is None:
+                breach = self._breaches[key] = _Breach(
+                    contract, version, kind, rule, severity, window
+                )
+            breach.count += count
+            breach.first_seen = breach.first_seen or now
+            breach.last_seen = now
+            room = self.max_samples - len(breach.samples)
+            breach.samples.extend(dict(sample) for sample in samples[: max(room, 0)])
 
     # -- shipping ------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,23 @@ class FailOn(StrEnum):
     NEVER = "never"
 
 
-def reporter() -> Any:
-    """Where reports go besides stdout (the registry's breach store); None: nowhere."""
-    return None
+def _reporter(
+    report: bool, registry: str | None, job: str, run_id: str | None, spool_dir: Path
+) -> Any:
+    """The registry's breach store as a batch reporter, when asked to report; else None."""
+    if not report:
+        return None
+    if not registry:
+        raise fail("--report needs --registry URL or ACCORD_REGISTRY_URL")
+    from enforcers.batch.reporting import RegistryReporter
+    from enforcers.registry_client import RegistryClient
+    from enforcers.reporting import BreachReporter
+
+    run = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    client = RegistryClient(registry)
+    return RegistryReporter(
+        BreachReporter(client.report_breaches, source=f"{job}/{run}", spool_dir=spool_dir)
+    )
 
 
 def validate(
@@ -54,20 +69,37 @@ def validate(
     chunk_rows: int = typer.Option(
         100_000, "--chunk-rows", help="Rows per chunk (memory is bounded by it).", min=1000
     ),
+    report: bool = typer.Option(
+        False, "--report", help="Send breaches and row counts to the registry's breach store."
+    ),
+    registry: str | None = typer.Option(
+        None, "--registry", envvar="ACCORD_REGISTRY_URL", help="Registry URL."
+    ),
+    job: str | None = typer.Option(
+        None, "--job", help="Job name, the report's source with the run id (default: file stem)."
+    ),
+    run_id: str | None = typer.Option(None, "--run-id", help="Run id (default: the time)."),
+    spool_dir: Path = typer.Option(
+        Path(".accord-spool"),
+        "--spool-dir",
+        help="Reports wait here while the registry is unreachable; sent on the next run.",
+    ),
 ) -> None:
     """Validate a data file against a contract, streaming it in chunks."""
     from enforcers.batch.files import DataError, validate_file
     from enforcers.registry_client import RegistryError
 
+    sink = _reporter(report, registry, job or data.stem, run_id, spool_dir)
     progress, finish = _progress(data)
     try:
-        report = validate_file(
+        result = validate_file(
             data,
             contract,
             quarantine=quarantine,
             chunk_rows=chunk_rows,
             progress=progress,
-            reporter=reporter(),
+            reporter=sink,
+            registry=registry,
         )
     except DataError as exc:
         raise fail(escape(str(exc))) from None
@@ -83,16 +115,19 @@ def validate(
     finally:
         finish()
     if fmt is OutputFormat.JSON:
-        out.print_json(json.dumps(report.to_dict(), default=str))
+        out.print_json(json.dumps(result.to_dict(), default=str))
     else:
-        style = "green" if report.passed else "red"
-        summary = report.summary().splitlines()
+        style = "green" if result.passed else "red"
+        summary = result.summary().splitlines()
         out.print(escape(summary[0]), style=style)
         for line in summary[1:]:
             out.print(escape(line))
+    if sink is not None and not sink.breaches.close():
+        pending = sink.breaches.pending
+        err.print(f"registry unreachable: {pending} report(s) kept in {spool_dir}", style="yellow")
     breach = {
-        FailOn.ERROR: not report.passed,
-        FailOn.WARN: not report.passed or bool(report.warnings),
+        FailOn.ERROR: not result.passed,
+        FailOn.WARN: not result.passed or bool(result.warnings),
         FailOn.NEVER: False,
     }[fail_on]
     raise typer.Exit(EXIT_BREACH if breach else EXIT_OK)

@@ -316,9 +316,11 @@ def validate_file(
     now: datetime | None = None,
     samples: int = 5,
     max_indices: int = 1000,
+    registry: str | None = None,
 ) -> ValidationReport:
     """Validate a CSV, Parquet or JSON Lines file chunk by chunk (memory bounded by the
-    chunk size and the keys kept for uniqueness). Row indices are 0-based data rows."""
+    chunk size and the keys kept for uniqueness). Row indices are 0-based data rows.
+    A contract named rather than given is fetched from `registry` (or ACCORD_REGISTRY_URL)."""
     started = time.perf_counter()
     path = Path(path)
     _release_memory_promptly()
@@ -327,7 +329,7 @@ def validate_file(
     kind = fmt or detect_format(path)
     if kind not in FORMATS:
         raise DataError(f"{path}: unknown format {kind!r}: expected one of {', '.join(FORMATS)}")
-    resolved = resolve_contract(contract, version)
+    resolved = resolve_contract(contract, version, registry=registry)
     spec = table_spec(resolved.contract)
     plan = make_plan(resolved.contract, spec, samples=samples)
     if kind == "csv":

@@ -41,10 +41,12 @@ class ResolvedContract:
     origin: str  # the file, the registry name@version, or "Contract"
 
 
-def resolve_contract(ref: ContractRef, version: int | None = None) -> ResolvedContract:
+def resolve_contract(
+    ref: ContractRef, version: int | None = None, *, registry: str | None = None
+) -> ResolvedContract:
     """A `Contract`, a contract file (YAML/JSON), or a registry name (``name`` or ``name@3``).
 
-    Names are fetched with `enforcers.registry_client.RegistryClient` from
+    Names are fetched with `enforcers.registry_client.RegistryClient` from `registry`, else
     ``ACCORD_REGISTRY_URL``.
     """
     if isinstance(ref, Contract):
@@ -61,7 +63,7 @@ def resolve_contract(ref: ContractRef, version: int | None = None) -> ResolvedCo
             version = int(at)
     from enforcers.registry_client import RegistryClient
 
-    with RegistryClient(os.environ.get("ACCORD_REGISTRY_URL")) as client:
+    with RegistryClient(registry or os.environ.get("ACCORD_REGISTRY_URL")) as client:
         found = client.get_version(name, version if version is not None else "latest")
     return ResolvedContract(found.contract, found.version, f"{found.name}@{found.version}")
 
