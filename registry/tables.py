@@ -134,12 +134,23 @@ class ConsumerRow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=now)
 
 
-class BreachRow(Base):
-    """One aggregate of failures an enforcer reported: a rule, a source, a window.
+class _Reported:
+    """Columns every row an enforcer reports has: who, for what, which window, once."""
 
-    `report_id` is the enforcer's idempotency key: a resent aggregate is stored once.
-    The contract is referred to by name, as enforcers name it; the rows outlive versions.
-    """
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The enforcer's idempotency key: a resent item is stored once.
+    report_id: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    source: Mapped[str] = mapped_column(sa.String(255))
+    # By name, as enforcers name it: the rows outlive versions (and may precede them).
+    contract: Mapped[str] = mapped_column(sa.String(255))
+    version: Mapped[int | None]
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class BreachRow(_Reported, Base):
+    """One aggregate of failures an enforcer reported: a rule, a source, a window."""
 
     __tablename__ = "breaches"
     __table_args__ = (
@@ -147,24 +158,16 @@ class BreachRow(Base):
         {"sqlite_autoincrement": True},
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    report_id: Mapped[str] = mapped_column(sa.String(128), unique=True)
-    source: Mapped[str] = mapped_column(sa.String(255))
-    contract: Mapped[str] = mapped_column(sa.String(255))
-    version: Mapped[int | None]
     kind: Mapped[str] = mapped_column(sa.String(16))
     rule: Mapped[str] = mapped_column(sa.String(255))
     severity: Mapped[str] = mapped_column(sa.String(16))
-    window_start: Mapped[datetime]
-    window_end: Mapped[datetime]
     count: Mapped[int]
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime]
     samples: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
-    received_at: Mapped[datetime] = mapped_column(default=now)
 
 
-class ObservationRow(Base):
+class ObservationRow(_Reported, Base):
     """Records an enforcer saw in one window: the input of SLA evaluation."""
 
     __tablename__ = "observations"
@@ -173,15 +176,7 @@ class ObservationRow(Base):
         {"sqlite_autoincrement": True},
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    report_id: Mapped[str] = mapped_column(sa.String(128), unique=True)
-    source: Mapped[str] = mapped_column(sa.String(255))
-    contract: Mapped[str] = mapped_column(sa.String(255))
-    version: Mapped[int | None]
-    window_start: Mapped[datetime]
-    window_end: Mapped[datetime]
     records: Mapped[int]
     valid: Mapped[int]
     invalid: Mapped[int]
     max_event_time: Mapped[datetime | None]
-    received_at: Mapped[datetime] = mapped_column(default=now)

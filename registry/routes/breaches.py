@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
 from contracts import parse_duration
@@ -69,12 +70,23 @@ def _page(summary: BreachSummary, interval: timedelta) -> BreachPage:
     )
 
 
-@router.get(
-    "/breaches", response_model=BreachPage, summary="Query breaches", responses=error_responses()
-)
-def list_breaches(
-    db: Db,
-    contract: str | None = None,
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """The filters and paging both breach listings take."""
+
+    filters: BreachFilters
+    interval: timedelta
+    limit: int
+    offset: int
+
+    def summary(self, session: Session) -> BreachSummary:
+        store = BreachStore(session)
+        return store.summary(
+            self.filters, limit=self.limit, offset=self.offset, interval=self.interval
+        )
+
+
+def _query(
     version: Annotated[int | None, Query(ge=1)] = None,
     source: str | None = None,
     rule: str | None = None,
@@ -84,13 +96,22 @@ def list_breaches(
     interval: Interval = "1h",
     limit: Limit = 50,
     offset: Offset = 0,
-) -> BreachPage:
+) -> _Query:
+    filters = BreachFilters(None, version, source, rule, kind, since, until)
+    return _Query(filters, _interval(interval), limit, offset)
+
+
+BreachQuery = Annotated[_Query, Depends(_query)]
+
+
+@router.get(
+    "/breaches", response_model=BreachPage, summary="Query breaches", responses=error_responses()
+)
+def list_breaches(db: Db, query: BreachQuery, contract: str | None = None) -> BreachPage:
     """Breach aggregates across contracts, newest first, with totals and counts over time."""
-    step = _interval(interval)
-    filters = BreachFilters(contract, version, source, rule, kind, since, until)
+    query = replace(query, filters=replace(query.filters, contract=contract))
     with db.reads() as session:
-        summary = BreachStore(session).summary(filters, limit=limit, offset=offset, interval=step)
-    return _page(summary, step)
+        return _page(query.summary(session), query.interval)
 
 
 @router.get(
@@ -99,27 +120,9 @@ def list_breaches(
     summary="Query a contract's breaches",
     responses=error_responses(404),
 )
-def contract_breaches(
-    name: str,
-    db: Db,
-    version: Annotated[int | None, Query(ge=1)] = None,
-    source: str | None = None,
-    rule: str | None = None,
-    kind: str | None = None,
-    since: Since = None,
-    until: Until = None,
-    interval: Interval = "1h",
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> BreachPage:
+def contract_breaches(name: str, db: Db, query: BreachQuery) -> BreachPage:
     """The breaches of one registered contract (404 if it is not registered)."""
-    step = _interval(interval)
-    filters = BreachFilters(name, version, source, rule, kind, since, until)
-
-    def read(session: Session) -> BreachSummary:
-        ContractStore(session).contract(name)
-        return BreachStore(session).summary(filters, limit=limit, offset=offset, interval=step)
-
+    query = replace(query, filters=replace(query.filters, contract=name))
     with db.reads() as session:
-        summary = read(session)
-    return _page(summary, step)
+        ContractStore(session).contract(name)
+        return _page(query.summary(session), query.interval)
