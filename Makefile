@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint typecheck pytest bench clean
+.PHONY: install run test lint typecheck pytest bench clean browser
 
 install: $(STAMP)
 
@@ -24,7 +24,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+# The web UI's browser tests drive Debian's chromium (never a downloaded browser build).
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+pytest: install browser
 	$(BIN)/pytest
 
 test: lint typecheck pytest

@@ -23,6 +23,7 @@ __all__ = [
     "UnsupportedMediaType",
     "VersionDeleted",
     "VersionNotFound",
+    "WebhookNotFound",
 ]
 
 
@@ -108,6 +109,12 @@ class UnsupportedMediaType(ApiError):
     """The body is neither JSON nor YAML."""
 
     status, code = 415, "unsupported_media_type"
+
+
+class WebhookNotFound(ApiError):
+    """No such webhook."""
+
+    status, code = 404, "webhook_not_found"
 
 
 # Every code the API returns, with its status: the README's table is this list.

@@ -17,6 +17,7 @@ from registry import compatibility
 from registry.db import Database
 from registry.errors import Incompatible, VersionDeleted
 from registry.intake import Candidate
+from registry.monitoring import metrics, notify
 from registry.store import ContractReader, ContractStore
 from registry.tables import VersionRow
 
@@ -31,7 +32,11 @@ class Published:
 
 
 def publish(db: Database, candidate: Candidate) -> Published:
-    return db.write(lambda session: _publish(ContractStore(session), candidate))
+    try:
+        return db.write(lambda session: _publish(ContractStore(session), candidate))
+    except Incompatible as refused:  # tell the contract's webhooks (after the rollback)
+        notify.publish_refused(db, candidate.contract.name, candidate.fingerprint, refused.details)
+        raise
 
 
 def _publish(store: ContractStore, candidate: Candidate) -> Published:
@@ -94,4 +99,5 @@ async def dry_run(
     report = check.cached()
     if report is None:
         report = await anyio.to_thread.run_sync(check.run)
+    metrics.check_done(report)
     return report

@@ -404,6 +404,14 @@ class ContractStore:
         self.session.flush()
         self._refresh(row)
 
+    def restore_version(self, row: ContractRow, version: VersionRow) -> None:
+        """Make a soft-deleted version live again (and its contract, if that was deleted)."""
+        version.deleted_at = None
+        row.deleted_at = None
+        row.updated_at = now()
+        self.session.flush()
+        self._refresh(row)
+
     def _refresh(self, row: ContractRow) -> None:
         """Copy the latest live version's summary onto the contract row (for listings)."""
         latest = self.session.scalars(

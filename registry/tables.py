@@ -11,13 +11,20 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "Base",
+    "BreachEpisodeRow",
     "BreachRow",
+    "ConfluentConfigRow",
     "ConsumerRow",
     "ContractRow",
     "ContractTagRow",
+    "MonitorLeaseRow",
     "ObservationRow",
+    "SlaEventRow",
+    "SlaStatusRow",
     "UtcDateTime",
     "VersionRow",
+    "WebhookDeliveryRow",
+    "WebhookRow",
 ]
 
 NAMING = {
@@ -180,3 +187,140 @@ class ObservationRow(_Reported, Base):
     valid: Mapped[int]
     invalid: Mapped[int]
     max_event_time: Mapped[datetime | None]
+
+
+class SlaStatusRow(Base):
+    """The current state of one SLA check (freshness, volume, breach_rate) of one source.
+
+    `episode` counts the breached episodes so far: the idempotency key of each breach the
+    evaluator raises is built from it, so two evaluators never count one episode twice.
+    """
+
+    __tablename__ = "sla_status"
+    __table_args__ = (sa.UniqueConstraint("contract", "source", "rule"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract: Mapped[str] = mapped_column(sa.String(255))
+    source: Mapped[str] = mapped_column(sa.String(255))
+    rule: Mapped[str] = mapped_column(sa.String(32))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    episode: Mapped[int] = mapped_column(default=0)
+    since: Mapped[datetime]
+    evaluated_at: Mapped[datetime]
+    measured: Mapped[float | None]
+    threshold: Mapped[float | None]
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class SlaEventRow(Base):
+    """A change of an SLA check's status: the history `GET /contracts/{name}/sla` shows."""
+
+    __tablename__ = "sla_events"
+    __table_args__ = (
+        sa.Index("ix_sla_events_contract_at", "contract", "at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract: Mapped[str] = mapped_column(sa.String(255))
+    source: Mapped[str] = mapped_column(sa.String(255))
+    rule: Mapped[str] = mapped_column(sa.String(32))
+    previous: Mapped[str | None] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    episode: Mapped[int]
+    at: Mapped[datetime]
+    measured: Mapped[float | None]
+    threshold: Mapped[float | None]
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class BreachEpisodeRow(Base):
+    """A run of breaches of one contract and rule: from the first breach received after a
+    quiet spell until no breach arrived for the quiet period (`ended_at` set then)."""
+
+    __tablename__ = "breach_episodes"
+    __table_args__ = (sa.UniqueConstraint("contract", "kind", "rule", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract: Mapped[str] = mapped_column(sa.String(255))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    rule: Mapped[str] = mapped_column(sa.String(255))
+    number: Mapped[int]
+    started_at: Mapped[datetime]
+    last_received_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None] = mapped_column(index=True)
+    breaches: Mapped[int] = mapped_column(default=0)
+
+
+class MonitorLeaseRow(Base):
+    """A lease on a periodic job, so that one registry process at a time runs it."""
+
+    __tablename__ = "monitor_leases"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(sa.String(128))
+    expires_at: Mapped[datetime]
+
+
+class WebhookRow(Base):
+    """A registered webhook: a URL told about events of one contract, one team, or all."""
+
+    __tablename__ = "webhooks"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(sa.String(2048))
+    secret: Mapped[str] = mapped_column(sa.String(255))
+    contract: Mapped[str | None] = mapped_column(sa.String(255), index=True)
+    team: Mapped[str | None] = mapped_column(sa.String(255), index=True)
+    events: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class WebhookDeliveryRow(Base):
+    """The outbox: one event to deliver to one webhook, retried with backoff until done.
+
+    (`webhook_id`, `event_id`) is unique, so an event enqueued twice is delivered once;
+    `locked_until` is the claim of the process sending it.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("webhook_id", "event_id"),
+        sa.Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(sa.ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(sa.String(255))
+    event_type: Mapped[str] = mapped_column(sa.String(64))
+    body: Mapped[str] = mapped_column(sa.Text)
+    state: Mapped[str] = mapped_column(sa.String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+    last_status: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    delivered_at: Mapped[datetime | None]
+
+
+class ConfluentConfigRow(Base):
+    """Schema Registry API settings: the global row (subject ``""``) and per-subject rows.
+
+    For a subject that is a live contract, the contract row holds the compatibility in force
+    (`compatibility`/`policy` here are only kept for subjects not registered yet);
+    `follows_global` marks a subject without subject-level compatibility, whose contract
+    follows the global setting. `mode` is READWRITE, READONLY, READONLY_OVERRIDE or IMPORT.
+    """
+
+    __tablename__ = "confluent_configs"
+
+    subject: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    compatibility: Mapped[str | None] = mapped_column(sa.String(32))
+    policy: Mapped[str | None] = mapped_column(sa.String(16))
+    mode: Mapped[str | None] = mapped_column(sa.String(32))
+    follows_global: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=now)

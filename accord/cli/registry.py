@@ -68,6 +68,10 @@ def serve(
         _load_examples(settings.database_url)
     # Worker processes build their app from the environment: hand them the same database.
     os.environ["ACCORD_DATABASE_URL"] = settings.database_url
+    # Several workers share their Prometheus counts through files in one directory.
+    from registry.monitoring.metrics import prepare_multiprocess
+
+    prepare_multiprocess(workers or settings.workers)
     uvicorn.run(
         "registry.app:create_app",
         factory=True,

@@ -66,7 +66,8 @@ def test_openapi_documents_every_endpoint(client: TestClient) -> None:
     operations = [
         (path, method, op) for path, item in spec["paths"].items() for method, op in item.items()
     ]
-    assert len(operations) == 20
+    monitoring = ("/webhooks", "/metrics", "/contracts/{name}/sla")  # tests/monitoring
+    assert len([o for o in operations if not o[0].startswith(monitoring)]) == 20
     for path, method, op in operations:
         ok = [s for s in op["responses"] if s.startswith("2")]
         assert ok, (path, method)

@@ -17,6 +17,13 @@ TABLES = {
     "consumers",
     "breaches",
     "observations",
+    "confluent_configs",
+    "sla_status",
+    "sla_events",
+    "breach_episodes",
+    "monitor_leases",
+    "webhooks",
+    "webhook_deliveries",
 }
 
 

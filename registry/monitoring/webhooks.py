@@ -1,0 +1,184 @@
+"""Webhooks: registration, signing, and the delivery worker over the outbox.
+
+Each delivery is a row of `webhook_deliveries` (the outbox), written in the transaction
+of the event it announces, so it survives restarts. A worker in every registry process
+claims due rows with a conditional UPDATE (`locked_until`: the claim expires if the
+process dies mid-send), POSTs them with httpx and records the outcome: 2xx is delivered;
+anything else is retried after `backoff * 2^(attempt-1)` seconds (at most an hour) until
+`attempts` attempts, then given up (`failed`).
+
+Every request carries ``X-Accord-Signature: sha256=HEX``, the HMAC-SHA256 of the raw body
+with the webhook's secret, and ``X-Accord-Timestamp`` (Unix seconds of the attempt),
+``X-Accord-Event`` (the event type) and ``X-Accord-Delivery`` (the delivery id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from registry.db import Database
+from registry.tables import WebhookDeliveryRow, WebhookRow
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "Attempt",
+    "deliver_due",
+    "new_secret",
+    "sign",
+    "verify",
+]
+
+log = logging.getLogger("registry")
+
+SIGNATURE_HEADER = "X-Accord-Signature"
+TIMESTAMP_HEADER = "X-Accord-Timestamp"
+EVENT_HEADER = "X-Accord-Event"
+DELIVERY_HEADER = "X-Accord-Delivery"
+CLAIM = timedelta(seconds=60)
+MAX_DELAY = 3600.0
+BATCH = 20
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The `X-Accord-Signature` value of `body`: ``sha256=`` and the hex HMAC-SHA256."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def verify(secret: str, body: bytes, signature: str) -> bool:
+    """What a receiver does: recompute the signature and compare in constant time."""
+    return hmac.compare_digest(sign(secret, body), signature)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    delivery_id: int
+    webhook_id: int
+    event_type: str
+    delivered: bool
+    status: int | None
+    error: str | None
+
+
+def _due(now: datetime) -> list[sa.ColumnElement[bool]]:
+    d = WebhookDeliveryRow
+    return [
+        d.state == "pending",
+        d.next_attempt_at <= now,
+        sa.or_(d.locked_until.is_(None), d.locked_until < now),
+    ]
+
+
+def _claim(db: Database, now: datetime) -> list[tuple[int, int, str, str, str, str, int]]:
+    """Claim up to BATCH due deliveries: (id, webhook, event, body, url, secret, attempts)."""
+    d, w = WebhookDeliveryRow, WebhookRow
+
+    def work(session: Session) -> list[tuple[int, int, str, str, str, str, int]]:
+        candidates = list(
+            session.scalars(
+                sa.select(d.id).where(*_due(now)).order_by(d.next_attempt_at, d.id).limit(BATCH)
+            )
+        )
+        claimed = []
+        for delivery_id in candidates:
+            result = session.execute(
+                sa.update(d).where(d.id == delivery_id, *_due(now)).values(locked_until=now + CLAIM)
+            )
+            if getattr(result, "rowcount", 0):
+                claimed.append(delivery_id)
+        if not claimed:
+            return []
+        rows = session.execute(
+            sa.select(d.id, d.webhook_id, d.event_type, d.body, w.url, w.secret, d.attempts)
+            .join(w, w.id == d.webhook_id)
+            .where(d.id.in_(claimed))
+            .order_by(d.id)
+        ).all()
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    return db.write(work)
+
+
+def _send(
+    client: httpx.Client, delivery_id: int, event: str, body: str, url: str, secret: str
+) -> tuple[int | None, str | None]:
+    raw = body.encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "accord-registry",
+        SIGNATURE_HEADER: sign(secret, raw),
+        TIMESTAMP_HEADER: str(int(time.time())),
+        EVENT_HEADER: event,
+        DELIVERY_HEADER: str(delivery_id),
+    }
+    try:
+        response = client.post(url, content=raw, headers=headers)
+    except httpx.HTTPError as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:1000]
+    if 200 <= response.status_code < 300:
+        return response.status_code, None
+    return response.status_code, f"HTTP {response.status_code}: {response.text[:200]}"
+
+
+def _execute(session: Session, statement: sa.Executable) -> None:
+    session.execute(statement)
+
+
+def deliver_due(
+    db: Database,
+    client: httpx.Client,
+    *,
+    backoff: float,
+    attempts: int,
+    now: datetime | None = None,
+) -> list[Attempt]:
+    """Send every delivery that is due now (claimed first); what was attempted."""
+    now = now or datetime.now(UTC)
+    out: list[Attempt] = []
+    d = WebhookDeliveryRow
+    for delivery_id, webhook_id, event, body, url, secret, tried in _claim(db, now):
+        status, error = _send(client, delivery_id, event, body, url, secret)
+        done = datetime.now(UTC)
+        count = tried + 1
+        values: dict[str, object] = {
+            "attempts": count,
+            "last_status": status,
+            "last_error": error,
+            "locked_until": None,
+        }
+        if error is None:
+            values |= {"state": "delivered", "delivered_at": done}
+        elif count >= attempts:
+            values |= {"state": "failed"}
+            log.warning("webhook %d: giving up on delivery %d: %s", webhook_id, delivery_id, error)
+        else:
+            delay = min(backoff * 2 ** (count - 1), MAX_DELAY)
+            values |= {"next_attempt_at": done + timedelta(seconds=delay)}
+            log.info(
+                "webhook %d: delivery %d failed (%s); retry %d in %.1fs",
+                webhook_id,
+                delivery_id,
+                error,
+                count,
+                delay,
+            )
+        update = sa.update(d).where(d.id == delivery_id).values(**values)
+        db.write(partial(_execute, statement=update))
+        out.append(Attempt(delivery_id, webhook_id, event, error is None, status, error))
+    return out

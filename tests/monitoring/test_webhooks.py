@@ -1,0 +1,264 @@
+"""Webhooks: registration, which events reach whom, signing, retries, the outbox."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from registry.app import create_app
+from registry.monitoring import Monitor
+from registry.monitoring.webhooks import verify
+from registry.settings import Settings
+from tests.monitoring.conftest import (
+    Receiver,
+    breach,
+    observation,
+    publish,
+    report,
+    sla_contract,
+)
+from tests.registry.conftest import error_of
+
+SECRET = "s3cret-s3cret-s3cret"
+
+
+def register(client: TestClient, url: str, **fields: Any) -> dict[str, Any]:
+    response = client.post("/webhooks", json={"url": url, **fields})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_register_list_read_delete(client: TestClient) -> None:
+    created = register(client, "https://hooks.example.com/a", contract="shop.orders")
+    assert len(created["secret"]) >= 32 and created["events"] == []
+    team = register(
+        client, "https://hooks.example.com/b", team="checkout", events=["sla.status_changed"]
+    )
+    listed = client.get("/webhooks").json()["items"]
+    assert [h["id"] for h in listed] == [created["id"], team["id"]]
+    assert all("secret" not in h for h in listed)
+    assert (
+        client.get("/webhooks", params={"team": "checkout"}).json()["items"][0]["id"] == team["id"]
+    )
+    assert client.get(f"/webhooks/{created['id']}").json()["contract"] == "shop.orders"
+    assert client.delete(f"/webhooks/{created['id']}").status_code == 204
+    missing = client.get(f"/webhooks/{created['id']}")
+    assert missing.status_code == 404 and error_of(missing)["code"] == "webhook_not_found"
+    assert client.delete(f"/webhooks/{created['id']}").status_code == 404
+
+
+def test_invalid_webhooks_are_refused(client: TestClient) -> None:
+    for body in (
+        {"url": "ftp://example.com"},
+        {"url": "https://example.com", "events": ["no.such"]},
+        {"url": "https://example.com", "secret": "short"},
+        {"url": "https://example.com", "extra": 1},
+    ):
+        response = client.post("/webhooks", json=body)
+        assert response.status_code == 422, body
+        assert error_of(response)["code"] == "invalid_request"
+
+
+def _breaching(client: TestClient, monitor: Monitor, name: str = "shop.orders") -> None:
+    """A source that reported once, then went silent past the freshness limit."""
+    now = datetime.now(UTC)
+    report(client, "consumer", observations=[observation(name, now, newest=now)])
+    monitor.run_once(now)
+    monitor.run_once(now + timedelta(hours=1))
+
+
+def test_signed_delivery(client: TestClient, monitor: Monitor, receiver: Receiver) -> None:
+    publish(client, sla_contract())
+    hook = register(client, receiver.url, contract="shop.orders", secret=SECRET)
+    _breaching(client, monitor)
+    attempts = monitor.deliver_once()
+    assert [a.delivered for a in attempts] == [True]
+    [request] = receiver.requests
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    expected = "sha256=" + hmac.new(SECRET.encode(), request.body, hashlib.sha256).hexdigest()
+    assert headers["x-accord-signature"] == expected
+    assert verify(SECRET, request.body, headers["x-accord-signature"])
+    assert not verify("another-secret-entirely", request.body, headers["x-accord-signature"])
+    assert abs(int(headers["x-accord-timestamp"]) - time.time()) < 60
+    assert headers["x-accord-event"] == "sla.status_changed"
+    assert headers["content-type"] == "application/json"
+    event = request.json
+    assert set(event) == {"id", "type", "created_at", "contract", "team", "data"}
+    assert (event["type"], event["contract"], event["team"]) == (
+        "sla.status_changed",
+        "shop.orders",
+        "checkout",
+    )
+    data = event["data"]
+    assert (data["source"], data["rule"], data["previous"], data["status"]) == (
+        "consumer",
+        "freshness",
+        "ok",
+        "breached",
+    )
+    assert data["episode"] == 1 and data["threshold"] == 600
+    assert monitor.deliver_once() == []  # delivered once
+    [delivery] = client.get(f"/webhooks/{hook['id']}/deliveries").json()["items"]
+    assert (delivery["state"], delivery["attempts"], delivery["last_status"]) == (
+        "delivered",
+        1,
+        200,
+    )
+
+
+def test_failed_deliveries_are_retried_with_backoff(
+    client: TestClient, monitor: Monitor, receiver: Receiver
+) -> None:
+    publish(client, sla_contract())
+    hook = register(client, receiver.url)
+    receiver.statuses = [500, 503]
+    _breaching(client, monitor)
+    assert [a.status for a in monitor.deliver_once()] == [500]
+    assert monitor.deliver_once() == []  # not due before the backoff (0.2 s)
+    time.sleep(0.25)
+    assert [a.status for a in monitor.deliver_once()] == [503]
+    time.sleep(0.25)
+    assert monitor.deliver_once() == []  # the second retry waits twice as long
+    time.sleep(0.2)
+    assert [a.status for a in monitor.deliver_once()] == [200]
+    bodies = {r.body for r in receiver.requests}
+    assert len(receiver.requests) == 3 and len(bodies) == 1  # the same event each time
+    [delivery] = client.get(f"/webhooks/{hook['id']}/deliveries").json()["items"]
+    assert (delivery["state"], delivery["attempts"]) == ("delivered", 3)
+
+
+def test_deliveries_are_given_up_after_the_last_attempt(
+    client: TestClient, monitor: Monitor, receiver: Receiver
+) -> None:
+    publish(client, sla_contract())
+    hook = register(client, receiver.url)
+    receiver.statuses = [500, 500, 500]
+    _breaching(client, monitor)
+    for _ in range(3):
+        monitor.deliver_once(datetime.now(UTC) + timedelta(hours=2))
+    [delivery] = client.get(f"/webhooks/{hook['id']}/deliveries").json()["items"]
+    assert (delivery["state"], delivery["attempts"]) == ("failed", 3)
+    assert "HTTP 500" in delivery["last_error"]
+    assert monitor.deliver_once(datetime.now(UTC) + timedelta(days=1)) == []
+
+
+def test_unreachable_receivers_are_retried(client: TestClient, monitor: Monitor) -> None:
+    publish(client, sla_contract())
+    register(client, "http://127.0.0.1:9/nothing-listens-here")
+    _breaching(client, monitor)
+    [attempt] = monitor.deliver_once()
+    assert not attempt.delivered and attempt.status is None and attempt.error
+
+
+def test_the_outbox_survives_a_restart(
+    settings: Settings, client: TestClient, monitor: Monitor, receiver: Receiver
+) -> None:
+    publish(client, sla_contract())
+    register(client, receiver.url)
+    _breaching(client, monitor)  # queued, not sent
+    restarted: FastAPI = create_app(settings)
+    with TestClient(restarted):
+        attempts = restarted.state.monitor.deliver_once()
+    assert [a.delivered for a in attempts] == [True]
+    assert len(receiver.requests) == 1
+
+
+def test_two_processes_deliver_an_event_once(
+    settings: Settings, client: TestClient, monitor: Monitor, receiver: Receiver
+) -> None:
+    publish(client, sla_contract())
+    register(client, receiver.url)
+    _breaching(client, monitor)
+    other: FastAPI = create_app(settings)
+    with TestClient(other):
+        first = monitor.deliver_once()
+        second = other.state.monitor.deliver_once()
+    assert len(first) + len(second) == 1
+    assert len(receiver.requests) == 1
+
+
+def test_events_reach_the_webhooks_that_asked(
+    client: TestClient, monitor: Monitor, receiver: Receiver
+) -> None:
+    publish(client, sla_contract("shop.orders", team="checkout"))
+    publish(client, sla_contract("shop.payments", team="payments"))
+    register(client, receiver.url + "/orders", contract="shop.orders")
+    register(client, receiver.url + "/checkout", team="checkout")
+    register(client, receiver.url + "/payments-team", team="payments")
+    register(client, receiver.url + "/all")
+    register(client, receiver.url + "/refusals", events=["contract.publish_refused"])
+    _breaching(client, monitor, "shop.orders")
+    monitor.deliver_once()
+    assert sorted(r.path for r in receiver.requests) == [
+        "/hook/all",
+        "/hook/checkout",
+        "/hook/orders",
+    ]
+
+
+def test_a_refused_publish_is_announced(
+    client: TestClient, monitor: Monitor, receiver: Receiver
+) -> None:
+    publish(client, sla_contract())
+    register(client, receiver.url, events=["contract.publish_refused"])
+    client.post(
+        "/contracts/shop.orders/consumers",
+        json={"name": "billing", "team": "finance", "fields": ["note"]},
+    )
+    breaking = sla_contract(extra_required=("note",))
+    response = client.post("/contracts/shop.orders/versions", json=breaking)
+    assert response.status_code == 409
+    monitor.deliver_once()
+    [request] = receiver.requests
+    event = request.json
+    assert event["type"] == "contract.publish_refused" and event["team"] == "checkout"
+    data = event["data"]
+    assert data["mode"] == "BACKWARD" and data["checked_versions"] == [1]
+    assert [c["type"] for c in data["breaking_changes"]] == ["REQUIRED_ATTRIBUTE_ADDED"]
+    assert [c["name"] for c in data["affected_consumers"]] == ["billing"]
+
+
+def test_breach_episodes_start_once_and_end_after_a_quiet_period(
+    client: TestClient, settings: Settings, monitor: Monitor, receiver: Receiver
+) -> None:
+    quiet = 0.4
+    watcher = Monitor(monitor.db, replace(settings, episode_quiet=quiet))
+    publish(client, sla_contract())
+    register(client, receiver.url, events=["breach.episode_started", "breach.episode_ended"])
+    now = datetime.now(UTC)
+    report(client, "consumer", breaches=[breach("shop.orders", now, count=3)])
+    [started] = watcher.run_once().episode_changes
+    assert (started.rule, started.number, started.started) == ("required", 1, True)
+    # More of the same breach, and another look: the same episode, announced once.
+    report(client, "consumer", breaches=[breach("shop.orders", now, count=2)])
+    assert watcher.run_once().episode_changes == []
+    time.sleep(quiet + 0.1)
+    [ended] = watcher.run_once().episode_changes
+    assert (ended.number, ended.started) == (1, False)
+    assert watcher.run_once().episode_changes == []
+    # Breaching again after the quiet period: episode 2.
+    report(client, "consumer", breaches=[breach("shop.orders", now)])
+    [again] = watcher.run_once().episode_changes
+    assert (again.number, again.started) == (2, True)
+    watcher.deliver_once()
+    events = [(r.json["type"], r.json["data"]["episode"]) for r in receiver.requests]
+    assert sorted(events) == [
+        ("breach.episode_ended", 1),
+        ("breach.episode_started", 1),
+        ("breach.episode_started", 2),
+    ]
+    first = next(r.json["data"] for r in receiver.requests if r.json["data"]["episode"] == 1)
+    assert first["kind"] == "schema" and first["sources"] == ["consumer"]
+    assert first["breaches"] == 3 and first["samples"][0]["path"] == "/id"
+    ended_event = next(
+        r.json["data"] for r in receiver.requests if r.json["type"].endswith("ended")
+    )
+    assert ended_event["breaches"] == 5 and ended_event["ended_at"]
