@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 import accord
-from accord.cli import compat, lint, odcs, registry, validate
+from accord.cli import compat, enforce, lint, odcs, registry, validate
 
 __all__ = ["app", "main"]
 
@@ -42,6 +42,7 @@ app.command("serve")(registry.serve)
 app.add_typer(registry.db_app, name="db")
 app.add_typer(odcs.import_app, name="import")
 app.add_typer(odcs.export_app, name="export")
+app.add_typer(enforce.app, name="enforce")
 app.command("validate")(validate.validate)
 
 

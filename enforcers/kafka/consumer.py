@@ -1,0 +1,485 @@
+"""`ValidatingConsumer`: a kafka-python consumer that hands the application valid records only.
+
+    with ValidatingConsumer("orders", contract="orders.created", group_id="billing",
+                            bootstrap_servers="kafka:9092", dlq_topic="orders.dlq") as orders:
+        for order in orders:          # in order per partition
+            bill(order.value)         # the parsed JSON; order.version, order.message...
+
+Every invalid record is produced to the dead-letter topic (value and key as they were, the
+original headers plus ``accord.*`` ones naming the contract, version, failures and the
+source topic/partition/offset/timestamp). Offsets are committed only for records fully
+handled: a valid one once the application asks for the next record (or closes the consumer
+normally), an invalid one once its DLQ write is acknowledged (the producer is flushed and
+every send checked before each commit). Commits are batched — every `commit_every` records
+or `commit_interval_ms` — and made on close and when partitions are revoked. A crash
+therefore loses nothing; it redelivers at most the records handled since the last commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka import AsyncConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from contracts import Contract
+from enforcers.contract_source import ContractSource
+from enforcers.kafka.common import (
+    HEADER_OFFSET,
+    HEADER_PARTITION,
+    HEADER_TIMESTAMP,
+    HEADER_TOPIC,
+    Framing,
+    Headers,
+    SendFailed,
+    check_raw,
+    contract_headers,
+    failures_header,
+    is_invalid,
+    without_accord,
+)
+from enforcers.record_validator import Failure
+from enforcers.registry_client import RegistryClient
+from enforcers.reporting import BreachReporter
+
+__all__ = ["ConsumerStats", "ValidRecord", "ValidatingConsumer", "resolve_source"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PRODUCER_CONFIG: Mapping[str, Any] = {"acks": "all", "linger_ms": 5}
+
+
+@dataclass(slots=True)  # not frozen: a frozen dataclass is slower to build, per record
+class ValidRecord:
+    """A record that meets its contract: the parsed value and where it came from."""
+
+    value: Any
+    contract: Contract
+    version: int | None
+    message: Any  # kafka.consumer.fetcher.ConsumerRecord, as kafka-python returned it
+    warnings: tuple[Failure, ...] = ()  # failures of severity "warning" (not breaches)
+    schema_id: int | None = None  # the version's global id (None: a local contract)
+
+    @property
+    def key(self) -> bytes | None:
+        key: bytes | None = self.message.key
+        return key
+
+    @property
+    def topic(self) -> str:
+        return str(self.message.topic)
+
+    @property
+    def partition(self) -> int:
+        return int(self.message.partition)
+
+    @property
+    def offset(self) -> int:
+        return int(self.message.offset)
+
+    @property
+    def headers(self) -> Headers:
+        return list(self.message.headers or ())
+
+    @property
+    def timestamp(self) -> int | None:
+        """Milliseconds since the epoch, as the record carries it (None if it has none)."""
+        ts = self.message.timestamp
+        return int(ts) if ts is not None and ts >= 0 else None
+
+
+@dataclass(slots=True)
+class ConsumerStats:
+    records: int = 0
+    valid: int = 0
+    invalid: int = 0
+    commits: int = 0
+    per_rule: dict[str, int] = field(default_factory=dict)  # "kind:rule" -> failures
+
+
+def resolve_source(
+    contract: ContractSource | Contract | str,
+    registry: RegistryClient | str | None = None,
+    *,
+    refresh_interval: float = 30.0,
+) -> ContractSource:
+    """A ContractSource from a source, a Contract, or a ``NAME[@VERSION]`` / FILE spec."""
+    if isinstance(contract, ContractSource):
+        return contract
+    if isinstance(contract, Contract):
+        return ContractSource.from_contract(contract)
+    client = registry if isinstance(registry, RegistryClient) else None
+    url = registry if isinstance(registry, str) else None
+    return ContractSource.parse(
+        contract, client=client, registry_url=url, refresh_interval=refresh_interval
+    )
+
+
+class _CommitOnRevoke(AsyncConsumerRebalanceListener):  # type: ignore[misc]
+    """Commits what was handled before partitions go to another member.
+
+    kafka-python 3 calls listeners on its IO thread, where a blocking ``commit()`` is not
+    allowed: the listener is async and awaits ``commit_async``. The application thread is
+    inside ``poll()`` meanwhile, so the consumer's bookkeeping is not moving under it.
+    """
+
+    def __init__(self, owner: ValidatingConsumer) -> None:
+        self._owner = owner
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        owner = self._owner
+        revoked = set(revoked)
+        try:
+            offsets = owner._take_commit(revoked)
+            if offsets:
+                await owner._consumer.commit_async(offsets)
+                owner._committed(offsets)
+        except Exception as exc:  # the new owner redelivers: duplicates, never loss
+            log.warning("commit on revoke failed (%s); records will be redelivered", exc)
+        owner._forget(revoked)
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        log.info("assigned %s", sorted(assigned))
+
+    async def on_partitions_lost(self, lost: Iterable[TopicPartition]) -> None:
+        self._owner._forget(set(lost))
+
+
+class ValidatingConsumer(Iterator[ValidRecord]):
+    """Iterate to get valid records; invalid ones go to `dlq_topic`. See the module doc.
+
+    `contract` is a ContractSource, a Contract, or ``NAME[@VERSION]`` / a contract FILE
+    (``registry``: a RegistryClient or URL for names). `dlq_topic` None drops invalid
+    records after reporting them. `reporter` (source: the group id, by convention) is told
+    about every record; the consumer neither starts nor closes it. Further keyword
+    arguments configure the KafkaConsumer (``auto_offset_reset``, ``session_timeout_ms``...);
+    `producer_config` the DLQ producer. `consumer_timeout_ms` ends iteration after that
+    long without a record while partitions are assigned (default: never).
+    """
+
+    def __init__(
+        self,
+        topics: str | Iterable[str],
+        *,
+        contract: ContractSource | Contract | str,
+        group_id: str,
+        bootstrap_servers: str | list[str] = "localhost:9092",
+        dlq_topic: str | None,
+        reporter: BreachReporter | None = None,
+        registry: RegistryClient | str | None = None,
+        framing: Framing = "auto",
+        commit_every: int = 1000,
+        commit_interval_ms: int = 5000,
+        consumer_timeout_ms: float = math.inf,
+        poll_timeout_ms: int = 200,
+        producer: KafkaProducer | None = None,
+        producer_config: Mapping[str, Any] | None = None,
+        send_timeout: float = 60.0,
+        **consumer_config: Any,
+    ) -> None:
+        if consumer_config.pop("enable_auto_commit", False):
+            raise ValueError("offsets are committed by ValidatingConsumer: no auto-commit")
+        for key in ("value_deserializer", "key_deserializer"):
+            if key in consumer_config:
+                raise ValueError(f"{key}: ValidatingConsumer reads raw bytes itself")
+        if commit_every < 1:
+            raise ValueError("commit_every must be at least 1")
+        self.source = resolve_source(contract, registry)
+        self.group_id = group_id
+        self.dlq_topic = dlq_topic
+        self.reporter = reporter
+        self.framing: Framing = framing
+        self.stats = ConsumerStats()
+        self._commit_every = commit_every
+        self._commit_interval = commit_interval_ms / 1000
+        self._consumer_timeout = consumer_timeout_ms / 1000
+        self._poll_timeout_ms = poll_timeout_ms
+        self._send_timeout = send_timeout
+        self._owns_producer = producer is None
+        self._producer = producer
+        self._producer_config = {**DEFAULT_PRODUCER_CONFIG, **(producer_config or {})}
+        self._bootstrap_servers = bootstrap_servers
+        # Bookkeeping: last handled offset per (topic, partition), sends not yet checked.
+        self._handled_offsets: dict[tuple[str, int], int] = {}
+        self._uncommitted = 0
+        self._commit_due = time.monotonic() + self._commit_interval
+        self._sends: list[Any] = []
+        self._buffer: list[Any] = []
+        self._position = 0
+        self._yielded: Any = None
+        self._stopping = False
+        self._closed = False
+        self._broken: BaseException | None = None
+        self._consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap_servers,
+            group_id=group_id,
+            enable_auto_commit=False,
+            **consumer_config,
+        )
+        self._consumer.subscribe(
+            topics=[topics] if isinstance(topics, str) else list(topics),
+            listener=_CommitOnRevoke(self),
+        )
+
+    # -- public ------------------------------------------------------------------------------
+
+    @property
+    def consumer(self) -> KafkaConsumer:
+        """The wrapped KafkaConsumer (don't poll or commit it yourself)."""
+        return self._consumer
+
+    @property
+    def producer(self) -> KafkaProducer:
+        """The producer DLQ records are written with (created on first use)."""
+        if self._producer is None:
+            self._producer = KafkaProducer(
+                bootstrap_servers=self._bootstrap_servers, **self._producer_config
+            )
+        return self._producer
+
+    def track(self, future: Any) -> None:
+        """Hold the next commit until this send (a FutureRecordMetadata) is acknowledged.
+
+        For applications that forward records: track the send, then ask for the next
+        record; the forwarded one is committed only once its send succeeded.
+        """
+        self._sends.append(future)
+
+    def stop(self) -> None:
+        """End iteration after the current record (safe from a signal handler)."""
+        self._stopping = True
+
+    def __iter__(self) -> ValidatingConsumer:
+        return self
+
+    def __next__(self) -> ValidRecord:
+        if self._broken is not None:
+            raise SendFailed("an earlier send failed; close and restart") from self._broken
+        if self._yielded is not None:
+            # The application asked for more: it is done with the record it was given.
+            message, self._yielded = self._yielded, None
+            self._handled(message)
+        while True:
+            if self._stopping or self._closed:
+                raise StopIteration
+            if self._position >= len(self._buffer):
+                if not self._fill():
+                    raise StopIteration
+                continue
+            message = self._buffer[self._position]
+            self._position += 1
+            try:
+                valid = self._process(message)
+            except BaseException:
+                # Not handled (say the registry was unreachable to look up its schema id):
+                # the next call starts with this record again.
+                self._position -= 1
+                raise
+            if valid is None:
+                self._handled(message)
+                continue
+            self._yielded = message
+            return valid
+
+    def commit(self) -> None:
+        """Commit every handled record now (after checking that its sends were acked)."""
+        if self._broken is not None:
+            return
+        offsets = self._take_commit(None)
+        if offsets:
+            try:
+                self._consumer.commit(offsets)
+            except KafkaError as exc:
+                # Uncommitted records are redelivered (here or to the partition's new owner).
+                log.warning("offset commit failed (%s); records will be redelivered", exc)
+            else:
+                self._committed(offsets)
+        self._uncommitted = 0
+        self._commit_due = time.monotonic() + self._commit_interval
+
+    def close(self, *, last_handled: bool = True) -> None:
+        """Commit what was handled, then close the consumer (and the DLQ producer we made).
+
+        `last_handled` False leaves the record last returned uncommitted (it is redelivered):
+        what leaving a ``with`` block by an exception does.
+        """
+        if self._closed:
+            return
+        self._stopping = True
+        try:
+            if self._yielded is not None and last_handled:
+                self._handled_offsets[self._yielded.topic, self._yielded.partition] = (
+                    self._yielded.offset
+                )
+            self._yielded = None
+            if self._broken is None:
+                self.commit()
+        finally:
+            self._closed = True
+            try:
+                self._consumer.close(autocommit=False)
+            finally:
+                if self._owns_producer and self._producer is not None:
+                    self._producer.close(timeout=self._send_timeout)
+
+    def __enter__(self) -> ValidatingConsumer:
+        return self
+
+    def __exit__(self, exc_type: object, *_exc: object) -> None:
+        self.close(last_handled=exc_type is None)
+
+    # -- the record path ---------------------------------------------------------------------
+
+    def _fill(self) -> bool:
+        """Poll for the next batch; False when iteration should end."""
+        idle_since = time.monotonic()
+        while not (self._stopping or self._closed):
+            if self._uncommitted and time.monotonic() >= self._commit_due:
+                self.commit()
+            batch = self._consumer.poll(timeout_ms=self._poll_timeout_ms)
+            if batch:
+                buffer: list[Any] = []
+                for messages in batch.values():
+                    buffer.extend(messages)
+                self._buffer, self._position = buffer, 0
+                return True
+            if not self._consumer.assignment():
+                idle_since = time.monotonic()  # joining the group is not being idle
+            elif time.monotonic() - idle_since >= self._consumer_timeout:
+                return False
+        return False
+
+    def _process(self, message: Any) -> ValidRecord | None:
+        raw = message.value
+        if raw and (raw[0] != 0 or self.framing == "none") and self.framing != "confluent":
+            # The common case, inlined: plain JSON against the current version.
+            resolved = self.source.current()
+            global_id = None
+            record, failures = resolved.validator.validate_json(raw)
+        else:
+            resolved, global_id, record, failures = check_raw(self.source, raw, self.framing)
+        stats = self.stats
+        stats.records += 1
+        invalid = bool(failures) and is_invalid(failures)
+        reporter = self.reporter
+        if reporter is not None:
+            event_time = (
+                resolved.event_time(record)
+                if not invalid and resolved.freshness_field is not None
+                else None
+            )
+            reporter.record(
+                resolved.contract, resolved.version, failures, record, event_time=event_time
+            )
+        if invalid:
+            stats.invalid += 1
+            per_rule = stats.per_rule
+            for failure in failures:
+                key = f"{failure.kind}:{failure.rule}"
+                per_rule[key] = per_rule.get(key, 0) + 1
+            schema_id = global_id if global_id is not None else resolved.global_id
+            self._dead_letter(
+                message, contract_headers(resolved.name, resolved.version, schema_id), failures
+            )
+            return None
+        stats.valid += 1
+        return ValidRecord(
+            record,
+            resolved.contract,
+            resolved.version,
+            message,
+            tuple(failures),
+            resolved.global_id,
+        )
+
+    def _dead_letter(self, message: Any, headers: Headers, failures: list[Failure]) -> None:
+        if self.dlq_topic is None:
+            log.info(
+                "dropping invalid record %s[%s]@%s",
+                message.topic,
+                message.partition,
+                message.offset,
+            )
+            return
+        timestamp = message.timestamp if message.timestamp is not None else -1
+        headers = [
+            *without_accord(message.headers),
+            *headers,
+            failures_header(failures),
+            (HEADER_TOPIC, message.topic.encode()),
+            (HEADER_PARTITION, str(message.partition).encode()),
+            (HEADER_OFFSET, str(message.offset).encode()),
+            (HEADER_TIMESTAMP, str(timestamp).encode()),
+        ]
+        self._sends.append(
+            self.producer.send(
+                self.dlq_topic,
+                value=message.value,
+                key=message.key,
+                headers=headers,
+                timestamp_ms=timestamp if timestamp >= 0 else None,
+            )
+        )
+
+    def _handled(self, message: Any) -> None:
+        self._handled_offsets[message.topic, message.partition] = message.offset
+        self._uncommitted += 1
+        if self._uncommitted >= self._commit_every or time.monotonic() >= self._commit_due:
+            self.commit()
+
+    # -- commits -----------------------------------------------------------------------------
+
+    def _await_sends(self) -> None:
+        """Block until every tracked send is acknowledged; SendFailed if one was not."""
+        sends, self._sends = self._sends, []
+        if not sends:
+            return
+        if any(not future.is_done for future in sends):
+            self.producer.flush(timeout=self._send_timeout)
+        for future in sends:
+            try:
+                if not future.is_done:
+                    future.get(timeout=self._send_timeout)
+                if future.failed():
+                    raise future.exception
+            except Exception as exc:
+                self._broken = exc
+                raise SendFailed(f"a record could not be written to Kafka: {exc}") from exc
+
+    def _take_commit(
+        self, partitions: set[TopicPartition] | None
+    ) -> dict[TopicPartition, OffsetAndMetadata]:
+        """Offsets (next to read) of the handled records, once their sends are acked."""
+        if not self._handled_offsets or self._broken is not None:
+            return {}  # after a failed send nothing more is committed: it would skip it
+        self._await_sends()
+        return {
+            TopicPartition(topic, partition): OffsetAndMetadata(offset + 1, "", -1)
+            for (topic, partition), offset in list(self._handled_offsets.items())
+            if partitions is None or TopicPartition(topic, partition) in partitions
+        }
+
+    def _committed(self, offsets: Mapping[TopicPartition, OffsetAndMetadata]) -> None:
+        self.stats.commits += 1
+        for tp, committed in offsets.items():
+            key = (tp.topic, tp.partition)
+            if self._handled_offsets.get(key) == committed.offset - 1:
+                del self._handled_offsets[key]
+
+    def _forget(self, partitions: set[TopicPartition]) -> None:
+        """Partitions went elsewhere: drop their bookkeeping and buffered records."""
+        for tp in partitions:
+            self._handled_offsets.pop((tp.topic, tp.partition), None)
+        if self._position < len(self._buffer):
+            keep = [
+                m
+                for m in self._buffer[self._position :]
+                if TopicPartition(m.topic, m.partition) not in partitions
+            ]
+            self._buffer, self._position = keep, 0
