@@ -16,7 +16,7 @@ import jsonschema_rs
 import orjson
 
 from contracts import Contract, Severity
-from enforcers.cel_python import CelEvaluationError, CompiledCel, compile_cel
+from enforcers.cel_python import CelEvaluationError, CompiledCel, compile_all, compile_cel
 
 __all__ = ["Failure", "RecordValidator", "validator_for"]
 
@@ -89,6 +89,8 @@ class RecordValidator:
         self._rules = tuple(
             _Rule(rule.name, rule.severity, compile_cel(rule.expression)) for rule in contract.rules
         )
+        # A record that passes every rule (the common case) costs one call.
+        self._all_rules_hold = compile_all(tuple(rule.expression for rule in contract.rules))
 
     @property
     def rules_native(self) -> int:
@@ -106,6 +108,8 @@ class RecordValidator:
             # Rules assume the shape the schema promises, so they are not run on a record
             # that does not have it: their errors would only repeat the schema's.
             return self._schema_failures(record)
+        if self._all_rules_hold is not None and self._all_rules_hold(record):
+            return []
         failures = []
         for rule in self._rules:
             try:

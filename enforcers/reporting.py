@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from enforcers.record_validator import Failure
 __all__ = ["BreachReporter", "Deliver", "redact"]
 
 log = logging.getLogger(__name__)
+_EPOCH = datetime.fromtimestamp(0, UTC)
 
 REDACTED = "<redacted>"
 Deliver = Callable[[Mapping[str, Any]], object]  # raises on failure; the batch is retried
@@ -101,7 +103,7 @@ class BreachReporter:
         window: timedelta = timedelta(minutes=1),
         max_samples: int = 5,
         flush_interval: float = 5.0,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._deliver = deliver
         self.source = source
@@ -109,7 +111,8 @@ class BreachReporter:
         self.spool_dir.mkdir(parents=True, exist_ok=True)
         self.window = window
         self.max_samples = max_samples
-        self._clock = clock
+        self._clock = clock  # seconds since the epoch
+        self._window_cache: tuple[float, float, datetime] = (0.0, 0.0, _EPOCH)
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
         self._breaches: dict[tuple[str, int | None, str, str, datetime], _Breach] = {}
@@ -120,10 +123,16 @@ class BreachReporter:
 
     # -- collecting (hot path: cheap, never blocks on the network) ------------------------
 
-    def _window_of(self, moment: datetime) -> datetime:
+    def _window_at(self, epoch: float) -> datetime:
+        # Called for every record: the window's datetime is made once per window, not per call.
+        low, high, start = self._window_cache
+        if low <= epoch < high:
+            return start
         seconds = self.window.total_seconds()
-        epoch = moment.timestamp()
-        return datetime.fromtimestamp(epoch - epoch % seconds, UTC)
+        low = epoch - epoch % seconds
+        start = datetime.fromtimestamp(low, UTC)
+        self._window_cache = (low, low + seconds, start)
+        return start
 
     def record(
         self,
@@ -162,7 +171,7 @@ class BreachReporter:
         max_event_time: datetime | None = None,
     ) -> None:
         """Add to this window's observation of `contract`: records seen, valid, invalid."""
-        window = self._window_of(self._clock())
+        window = self._window_at(self._clock())
         with self._lock:
             key = (contract, version, window)
             obs = self._observations.get(key)
@@ -187,8 +196,9 @@ class BreachReporter:
         samples: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         """Add `count` failures of `rule` to this window; samples must be redacted already."""
-        now = self._clock()
-        window = self._window_of(now)
+        epoch = self._clock()
+        window = self._window_at(epoch)
+        now = datetime.fromtimestamp(epoch, UTC)
         with self._lock:
             key = (contract, version, kind, rule, window)
             breach = self._breaches.get(key)
@@ -255,7 +265,8 @@ class BreachReporter:
 
     def _spool(self, batch: Mapping[str, Any]) -> Path:
         # Names sort by time, so batches are resent in the order they were made.
-        name = f"{self._clock().strftime('%Y%m%dT%H%M%S%f')}-{batch['batch_id']}.json"
+        stamp = datetime.fromtimestamp(self._clock(), UTC).strftime("%Y%m%dT%H%M%S%f")
+        name = f"{stamp}-{batch['batch_id']}.json"
         final = self.spool_dir / name
         partial = final.with_suffix(".partial")
         with open(partial, "wb") as handle:

@@ -98,3 +98,15 @@ def test_literals_cannot_inject_code() -> None:
     assert rule.native and rule.source is not None
     assert rule.evaluate({"s": "'); import os; ('"}) is True
     assert "import os" not in rule.source.replace(repr("'); import os; ('"), "")
+
+
+def test_all_rules_at_once() -> None:
+    from enforcers.cel_python import compile_all
+
+    both = compile_all(("this.a > 0", "has(this.c)"))
+    assert both is not None
+    assert both({"a": 1, "c": "x"}) is True
+    assert both({"a": 0, "c": "x"}) is False  # a false rule
+    assert both({"c": "x"}) is False  # an evaluation error
+    assert compile_all(()) is not None and compile_all(())({}) is True
+    assert compile_all(("timestamp(this.t).getFullYear() == 2024",)) is None  # not native

@@ -30,8 +30,8 @@ class Clock:
     def __init__(self) -> None:
         self.now = datetime(2024, 5, 1, 12, 0, 10, tzinfo=UTC)
 
-    def __call__(self) -> datetime:
-        return self.now
+    def __call__(self) -> float:
+        return self.now.timestamp()
 
 
 class Registry:
