@@ -90,7 +90,7 @@ def _postgres_database(server_url: str) -> Iterator[str]:
 @contextmanager
 def _server(database_url: str, workers: int, folder: Path) -> Iterator[str]:
     port = _free_port()
-    env = {**os.environ, "ACCORD_DATABASE_URL": database_url}
+    env = {**os.environ, "ACCORD_DATABASE_URL": database_url, "ACCORD_AUTH": "off"}
     log = (folder / f"server-{port}.log").open("w")
     process = subprocess.Popen(
         [ACCORD, "serve", "--port", str(port), "--workers", str(workers), "--no-access-log"],

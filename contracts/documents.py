@@ -17,6 +17,12 @@ __all__ = ["DocumentSyntaxError", "SourceDocument", "parse_text", "read_file"]
 
 Format = Literal["yaml", "json"]
 
+# Hard limits on what any document may be, whatever reads it: deeper nesting cannot be
+# encoded as canonical JSON (and recursion over it would exhaust the stack), and YAML
+# aliases must not turn a small text into an enormous document ("billion laughs").
+MAX_DEPTH = 200
+MAX_ALIAS_NODES = 100_000
+
 
 class DocumentSyntaxError(ValueError):
     """The text is not YAML/JSON at all (unreadable input, as opposed to an invalid contract)."""
@@ -116,7 +122,52 @@ def _index_lines(
             _index_lines(item, f"{pointer}/{i}", lines, problems)
 
 
+def _check_shape(text: str, source: str) -> None:
+    """Refuse YAML nested deeper than MAX_DEPTH, with a recursive alias, or whose aliases
+    repeat more than MAX_ALIAS_NODES nodes: from the parser's events, before composing."""
+    loader = _Loader(text)
+    depth = nodes = repeated = 0
+    sizes: dict[str, int] = {}
+    open_nodes: list[tuple[str | None, int]] = []
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                nodes += 1
+                if depth > MAX_DEPTH:
+                    line = event.start_mark.line + 1 if event.start_mark else None
+                    message = f"invalid YAML: nested more than {MAX_DEPTH} levels deep"
+                    raise DocumentSyntaxError(source, message, line)
+                open_nodes.append((event.anchor, nodes))
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+                anchor, first = open_nodes.pop()
+                if anchor is not None:
+                    sizes[anchor] = nodes - first + 1
+            elif isinstance(event, yaml.ScalarEvent):
+                nodes += 1
+                if event.anchor is not None:
+                    sizes[event.anchor] = 1
+            elif isinstance(event, yaml.AliasEvent):
+                line = event.start_mark.line + 1 if event.start_mark else None
+                if any(anchor == event.anchor for anchor, _ in open_nodes):
+                    message = f"invalid YAML: alias *{event.anchor} refers to a node it is inside"
+                    raise DocumentSyntaxError(source, message, line)
+                size = sizes.get(str(event.anchor), 1)
+                nodes += size
+                repeated += size
+                if repeated > MAX_ALIAS_NODES:
+                    message = f"invalid YAML: aliases repeat more than {MAX_ALIAS_NODES} nodes"
+                    raise DocumentSyntaxError(source, message, line)
+    except yaml.YAMLError:
+        return  # composing reports the syntax error, with its line
+    finally:
+        loader.dispose()
+
+
 def _compose(text: str, source: str) -> tuple[Any, dict[str, int], list[Problem]]:
+    _check_shape(text, source)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -126,6 +177,8 @@ def _compose(text: str, source: str) -> tuple[Any, dict[str, int], list[Problem]
         line = mark.line + 1 if mark else None
         raise DocumentSyntaxError(source, f"invalid YAML: {exc.problem or exc}", line) from None
     except yaml.YAMLError as exc:
+        raise DocumentSyntaxError(source, f"invalid YAML: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of 10,000 digits
         raise DocumentSyntaxError(source, f"invalid YAML: {exc}") from None
     finally:
         loader.dispose()
@@ -164,6 +217,10 @@ def parse_text(
             raise DocumentSyntaxError(source, f"invalid JSON: {exc.msg}", exc.lineno) from None
         except ValueError as exc:
             raise DocumentSyntaxError(source, f"invalid JSON: {exc}") from None
+        except RecursionError:
+            raise DocumentSyntaxError(
+                source, f"invalid JSON: nested more than {MAX_DEPTH} levels deep"
+            ) from None
         # JSON is (nearly) YAML: the YAML composer finds the lines if they are ever needed.
         return SourceDocument(data, source, json_text=text)
     data, lines, problems = _compose(text, source)

@@ -88,7 +88,11 @@ def _body(document: Document) -> tuple[bytes, str, str]:
 
 
 class RegistryClient:
-    """`RegistryClient(url)`; the URL defaults to ``ACCORD_REGISTRY_URL``, else localhost."""
+    """`RegistryClient(url)`; the URL defaults to ``ACCORD_REGISTRY_URL``, else localhost.
+
+    `token`: an API token (or OIDC JWT) sent as ``Authorization: Bearer``; defaults to
+    ``ACCORD_TOKEN``.
+    """
 
     def __init__(
         self,
@@ -96,11 +100,16 @@ class RegistryClient:
         *,
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
+        token: str | None = None,
     ) -> None:
         self.base_url = (base_url or os.environ.get("ACCORD_REGISTRY_URL") or DEFAULT_URL).rstrip(
             "/"
         )
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+        token = token or os.environ.get("ACCORD_TOKEN") or None
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        self._http = httpx.Client(
+            base_url=self.base_url, timeout=timeout, transport=transport, headers=headers
+        )
         self._versions: dict[tuple[str, str], tuple[str, RegisteredVersion]] = {}
 
     def __enter__(self) -> RegistryClient:

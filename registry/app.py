@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from registry import confluent, ui
+from registry import auth, confluent, ui
 from registry.db import Database
 from registry.http_errors import install_error_handlers
 from registry.monitoring import Monitor
@@ -57,5 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The Confluent Schema Registry API (subjects are contracts), at / and at /confluent.
     confluent.install(app)
     app.mount("/ui/static", ui.static_files(), name="ui-static")
+    # Authentication, authorization (registry.auth.policy), limits and the audit log.
+    auth.install(app, settings, db)
     app.add_middleware(MetricsMiddleware)  # outermost: sees every response, 500s too
     return app

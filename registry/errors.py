@@ -14,12 +14,15 @@ __all__ = [
     "Conflict",
     "ConsumerNotFound",
     "ContractNotFound",
+    "Forbidden",
     "Incompatible",
     "InvalidContract",
     "InvalidRequest",
     "NameMismatch",
     "NotSoftDeleted",
     "PayloadTooLarge",
+    "RateLimited",
+    "Unauthorized",
     "UnsupportedMediaType",
     "VersionDeleted",
     "VersionNotFound",
@@ -115,6 +118,24 @@ class WebhookNotFound(ApiError):
     """No such webhook."""
 
     status, code = 404, "webhook_not_found"
+
+
+class Unauthorized(ApiError):
+    """No credentials, or credentials that are not valid (unknown, revoked, expired)."""
+
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(ApiError):
+    """The credentials are valid but their role or team may not do this."""
+
+    status, code = 403, "forbidden"
+
+
+class RateLimited(ApiError):
+    """Too many requests from this token (or address); retry after `Retry-After` seconds."""
+
+    status, code = 429, "rate_limited"
 
 
 # Every code the API returns, with its status: the README's table is this list.

@@ -15,7 +15,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -106,6 +106,8 @@ async def _on_validation_error(_request: Request, exc: Exception) -> Response:
 
 async def _on_http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400:  # FastAPI could not decode the body (not UTF-8, not JSON)
+        return error_response(422, "invalid_request", f"invalid body: {exc.detail}")
     if exc.status_code == 404:
         code, message = "not_found", "no such route"
     elif exc.status_code == 405:
@@ -151,10 +153,20 @@ class CatchAll:
             await response(scope, receive, send)
 
 
+async def _on_out_of_range(_request: Request, exc: Exception) -> Response:
+    # A number or text the database cannot hold (an id beyond 64 bits, a name too long).
+    log.info("value out of range for the database: %s", exc)
+    return error_response(
+        422, "invalid_request", "a parameter is out of range (too large a number or too long)"
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(HTTPException, _on_http_error)
     app.add_exception_handler(OperationalError, _on_database_error)
     app.add_exception_handler(InterfaceError, _on_database_error)
+    app.add_exception_handler(OverflowError, _on_out_of_range)
+    app.add_exception_handler(DataError, _on_out_of_range)
     app.add_middleware(CatchAll)

@@ -17,12 +17,14 @@ from contracts import (
     ContractError,
     DocumentSyntaxError,
     Problem,
+    SourceDocument,
     canonical_json,
     check_document,
     load_contract,
     parse_text,
 )
 from contracts.odcs import OdcsError, import_odcs
+from registry import limits
 from registry.cache import LruCache
 from registry.errors import InvalidContract, NameMismatch, PayloadTooLarge, UnsupportedMediaType
 
@@ -104,6 +106,16 @@ def _load(body: bytes, fmt: Format | None, name: str, odcs: bool) -> Candidate |
         doc = parse_text(body, "request body", fmt)
     except DocumentSyntaxError as exc:
         return [Problem("", exc.reason, "syntax", line=exc.line)]
+    too_deep = limits.document_problems(doc.data)
+    if too_deep:
+        return too_deep
+    loaded = _load_parsed(doc, name, odcs)
+    if isinstance(loaded, Candidate):
+        return limits.schema_problems(loaded.contract.schema) or loaded
+    return loaded
+
+
+def _load_parsed(doc: SourceDocument, name: str, odcs: bool) -> Candidate | list[Problem]:
     if odcs or is_odcs(doc.data):
         if not isinstance(doc.data, Mapping):
             return [Problem("", "an ODCS document is a mapping", "odcs-schema")]
@@ -124,10 +136,12 @@ def candidate_from_body(
     `body` is an Accord contract, or an ODCS v3 document (`odcs`, or `apiVersion: v3.*`)
     whose schema object named `name` becomes the contract.
     """
-    if len(body) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
+    limit = limits.current().max_body_bytes
+    if len(body) > limit:
+        raise PayloadTooLarge(f"body is {len(body)} bytes; the limit is {limit}")
     fmt = document_format(content_type)
-    key = f"{fmt or '-'}:{odcs}:{name}".encode() + hashlib.sha256(body).digest()
+    key = f"{fmt or '-'}:{odcs}:{name}:{limits.current().key}".encode()
+    key += hashlib.sha256(body).digest()
     loaded = _loaded.get(key)
     if loaded is None:
         loaded = _load(body, fmt, name, odcs)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Settings", "normalise_database_url"]
+__all__ = ["Settings", "normalise_database_url", "parse_rate"]
 
 _DRIVERS = {
     # psycopg (v3) is the PostgreSQL driver Accord installs; plain URLs mean it too.
@@ -48,6 +48,17 @@ class Settings:
     ``ACCORD_WEBHOOK_ATTEMPTS``, attempts before a delivery is given up.
     `episode_quiet`: ``ACCORD_EPISODE_QUIET``, seconds without a new breach that end a
     breach episode of a contract and rule.
+
+    Security (see `registry.auth` and `registry.limits`):
+    `auth`: ``ACCORD_AUTH`` (on|off, default on): every route but /health, /version and the
+    API docs needs credentials. `anonymous_read`: ``ACCORD_ANONYMOUS_READ`` (default off):
+    reads need none. `oidc_issuer`, `oidc_audience`, `oidc_jwks` (a URL or a file path),
+    `oidc_team_claim`, `oidc_role_claim`: ``ACCORD_OIDC_*``, bearer JWTs from an identity
+    provider (claims as dotted paths). `max_body_bytes`: ``ACCORD_MAX_BODY_BYTES``, any
+    request body. `max_schema_depth`, `max_schema_properties`: ``ACCORD_MAX_SCHEMA_DEPTH``,
+    ``ACCORD_MAX_SCHEMA_PROPERTIES``, nesting of a published document and property
+    definitions in its schema. `rate_limit`: ``ACCORD_RATE_LIMIT`` ("600/minute"; empty: no
+    limit), a token bucket per token (or client address), in each process.
     """
 
     database_url: str = "sqlite:///accord.db"
@@ -58,6 +69,17 @@ class Settings:
     webhook_backoff: float = 10.0
     webhook_attempts: int = 10
     episode_quiet: float = 900.0
+    auth: bool = True
+    anonymous_read: bool = False
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks: str | None = None
+    oidc_team_claim: str = "team"
+    oidc_role_claim: str = "role"
+    max_body_bytes: int = 1024 * 1024
+    max_schema_depth: int = 64
+    max_schema_properties: int = 10_000
+    rate_limit: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "database_url", normalise_database_url(self.database_url))
@@ -65,6 +87,20 @@ class Settings:
             raise ValueError(f"ACCORD_WORKERS must be at least 1, not {self.workers}")
         if self.read_threads < 1:
             raise ValueError(f"ACCORD_READ_THREADS must be at least 1, not {self.read_threads}")
+        for name, value in (
+            ("ACCORD_MAX_BODY_BYTES", self.max_body_bytes),
+            ("ACCORD_MAX_SCHEMA_DEPTH", self.max_schema_depth),
+            ("ACCORD_MAX_SCHEMA_PROPERTIES", self.max_schema_properties),
+        ):
+            if value < 1:
+                raise ValueError(f"{name} must be at least 1, not {value}")
+        if self.rate_limit:
+            parse_rate(self.rate_limit)  # ValueError when malformed
+        oidc = (self.oidc_issuer, self.oidc_audience, self.oidc_jwks)
+        if any(oidc) and not all(oidc):
+            raise ValueError(
+                "OIDC needs ACCORD_OIDC_ISSUER, ACCORD_OIDC_AUDIENCE and ACCORD_OIDC_JWKS together"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -79,7 +115,23 @@ class Settings:
             webhook_backoff=_seconds(env, "ACCORD_WEBHOOK_BACKOFF", 10.0),
             webhook_attempts=_whole(env, "ACCORD_WEBHOOK_ATTEMPTS", 10),
             episode_quiet=_seconds(env, "ACCORD_EPISODE_QUIET", 900.0),
+            auth=_switch(env, "ACCORD_AUTH", True),
+            anonymous_read=_switch(env, "ACCORD_ANONYMOUS_READ", False),
+            oidc_issuer=env.get("ACCORD_OIDC_ISSUER") or None,
+            oidc_audience=env.get("ACCORD_OIDC_AUDIENCE") or None,
+            oidc_jwks=env.get("ACCORD_OIDC_JWKS") or None,
+            oidc_team_claim=env.get("ACCORD_OIDC_TEAM_CLAIM") or "team",
+            oidc_role_claim=env.get("ACCORD_OIDC_ROLE_CLAIM") or "role",
+            max_body_bytes=_whole(env, "ACCORD_MAX_BODY_BYTES", 1024 * 1024),
+            max_schema_depth=_whole(env, "ACCORD_MAX_SCHEMA_DEPTH", 64),
+            max_schema_properties=_whole(env, "ACCORD_MAX_SCHEMA_PROPERTIES", 10_000),
+            rate_limit=env.get("ACCORD_RATE_LIMIT") or None,
         )
+
+    @property
+    def oidc(self) -> bool:
+        """Whether bearer JWTs of an identity provider are accepted."""
+        return self.oidc_issuer is not None
 
     @property
     def is_sqlite(self) -> bool:
@@ -91,6 +143,38 @@ def _whole(env: Mapping[str, str], name: str, default: int) -> int:
     if not text.isdigit():
         raise ValueError(f"{name} must be a whole number, not {text!r}")
     return int(text)
+
+
+_ON = {"on", "true", "1", "yes"}
+_OFF = {"off", "false", "0", "no"}
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    text = (env.get(name) or "").strip().lower()
+    if not text:
+        return default
+    if text in _ON | _OFF:
+        return text in _ON
+    raise ValueError(f"{name} must be on or off, not {env.get(name)!r}")
+
+
+_UNITS = {
+    **dict.fromkeys(("s", "sec", "second", "seconds"), 1.0),
+    **dict.fromkeys(("m", "min", "minute", "minutes"), 60.0),
+    **dict.fromkeys(("h", "hour", "hours"), 3600.0),
+}
+
+
+def parse_rate(text: str) -> tuple[int, float]:
+    """``ACCORD_RATE_LIMIT``: "N/second|minute|hour" as (N requests, per this many seconds)."""
+    count, sep, unit = text.strip().partition("/")
+    unit = unit.strip().lower()
+    if not sep or not count.strip().isdigit() or int(count) < 1 or unit not in _UNITS:
+        raise ValueError(
+            f"ACCORD_RATE_LIMIT must look like 600/minute (per second, minute or hour), "
+            f"not {text!r}"
+        )
+    return int(count), _UNITS[unit]
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:

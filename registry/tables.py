@@ -10,6 +10,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "ApiTokenRow",
+    "AuditRow",
     "Base",
     "BreachEpisodeRow",
     "BreachRow",
@@ -324,3 +326,53 @@ class ConfluentConfigRow(Base):
     mode: Mapped[str | None] = mapped_column(sa.String(32))
     follows_global: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(default=now)
+
+
+# -- security: API tokens and the audit log -------------------------------------------------
+
+
+class ApiTokenRow(Base):
+    """An API token: only a salted HMAC-SHA256 of its secret is stored, never the secret.
+
+    A token reads ``accord_<id>_<secret>``; `id` finds the row, and the secret must hash to
+    `digest` under `salt`. `teams` are the teams it acts for; `role` one of admin,
+    producer, consumer, reporter, reader.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    name: Mapped[str | None] = mapped_column(sa.String(255))
+    teams: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    salt: Mapped[str] = mapped_column(sa.String(64))
+    digest: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    created_by: Mapped[str | None] = mapped_column(sa.String(255))
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditRow(Base):
+    """One state-changing request (or CLI action): who, when, what, from where, outcome.
+
+    Never holds a secret: no token, no request body, no webhook secret.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=now, index=True)
+    actor: Mapped[str] = mapped_column(sa.String(255), index=True)
+    actor_kind: Mapped[str] = mapped_column(sa.String(16))
+    teams: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    role: Mapped[str | None] = mapped_column(sa.String(64))
+    action: Mapped[str] = mapped_column(sa.String(64), index=True)
+    target: Mapped[str | None] = mapped_column(sa.String(512), index=True)
+    outcome: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[int | None]
+    method: Mapped[str | None] = mapped_column(sa.String(8))
+    path: Mapped[str | None] = mapped_column(sa.String(2048))
+    client: Mapped[str | None] = mapped_column(sa.String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)

@@ -26,11 +26,24 @@ def free_port() -> int:
 
 @contextmanager
 def running_registry(
-    database_url: str, cwd: Path, *args: str, workers: int = 1, port: int | None = None
+    database_url: str,
+    cwd: Path,
+    *args: str,
+    workers: int = 1,
+    port: int | None = None,
+    environ: dict[str, str] | None = None,
 ) -> Iterator[str]:
-    """Serve `database_url`; yield the base URL once /health answers, stop it after."""
+    """Serve `database_url`; yield the base URL once /health answers, stop it after.
+
+    Authentication is off (``ACCORD_AUTH=off``) unless `environ` says otherwise."""
     port = port or free_port()
-    env = {**os.environ, "ACCORD_DATABASE_URL": database_url, "ACCORD_WORKERS": str(workers)}
+    env = {
+        **os.environ,
+        "ACCORD_DATABASE_URL": database_url,
+        "ACCORD_WORKERS": str(workers),
+        "ACCORD_AUTH": "off",
+        **(environ or {}),
+    }
     log_path = cwd / f"registry-{port}.log"
     log = log_path.open("w")
     process = subprocess.Popen(

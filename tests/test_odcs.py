@@ -760,6 +760,17 @@ def _odcs_property(draw: st.DrawFn, name: str, depth: int = 0) -> dict[str, Any]
     return p
 
 
+def _unique_quality_names(properties: list[dict[str, Any]], parents: tuple[str, ...]) -> None:
+    """Qualify nested quality names with their path. ODCS scopes a check name to its
+    property; Accord needs it unique per contract and refuses a repeat on import (with its
+    path), so generated documents name nested checks as a careful author would."""
+    for prop in properties:
+        if parents:
+            for item in prop.get("quality", ()):
+                item["name"] = "_".join((*parents, item["name"]))
+        _unique_quality_names(prop.get("properties", []), (*parents, prop["name"]))
+
+
 @st.composite
 def odcs_documents(draw: st.DrawFn) -> dict[str, Any]:
     objects = []
@@ -771,6 +782,7 @@ def odcs_documents(draw: st.DrawFn) -> dict[str, Any]:
             obj["description"] = draw(_TEXT)
         if draw(st.booleans()):
             obj["quality"] = [{"metric": "rowCount", "mustBeGreaterThan": draw(st.integers(0, 99))}]
+        _unique_quality_names(obj["properties"], ())
         objects.append(obj)
     doc: dict[str, Any] = {
         "apiVersion": "v3.2.0",

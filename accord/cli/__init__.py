@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 import accord
-from accord.cli import compat, enforce, lint, odcs, registry, validate
+from accord.cli import compat, enforce, lint, odcs, registry, tokens, validate
 
 __all__ = ["app", "main"]
 
@@ -43,6 +43,7 @@ app.add_typer(registry.db_app, name="db")
 app.add_typer(odcs.import_app, name="import")
 app.add_typer(odcs.export_app, name="export")
 app.add_typer(enforce.app, name="enforce")
+app.add_typer(tokens.token_app, name="token")
 app.command("validate")(validate.validate)
 
 

@@ -64,6 +64,12 @@ def serve(
     log_config["loggers"]["alembic.runtime.migration"] = {"level": "INFO"}
     logging.config.dictConfig(log_config)
     migrate.upgrade(settings.database_url)
+    if not settings.auth:  # loudly: the registry is open to anyone who reaches it
+        err.print(
+            "[bold red]WARNING: ACCORD_AUTH=off: authentication is OFF; anyone who can reach "
+            f"{escape(host)}:{port} can change every contract. Local use only.[/]",
+            markup=True,
+        )
     if load_examples:
         _load_examples(settings.database_url)
     # Worker processes build their app from the environment: hand them the same database.

@@ -18,6 +18,7 @@ import orjson
 
 from contracts import Severity, check_document
 from contracts.documents import SourceDocument
+from registry import limits
 from registry.cache import LruCache
 from registry.confluent.errors import (
     SchemaRegistryError,
@@ -84,7 +85,7 @@ def parse_schema(text: object) -> JsonSchema:
     """The JSON Schema in a request's `schema` string; 42201 when it is not one."""
     if not isinstance(text, str) or not text.strip():
         raise invalid_schema("Invalid schema: 'schema' must be a JSON Schema as a string")
-    key = hashlib.sha256(text.encode()).digest()
+    key = limits.current().key.encode() + hashlib.sha256(text.encode()).digest()
     found = _parsed.get(key)
     if found is None:
         found = _parse(text)
@@ -101,6 +102,9 @@ def _parse(text: str) -> JsonSchema | str:
         return f"Invalid schema: not JSON: {exc}"
     if not isinstance(schema, dict | bool):
         return "Invalid schema: a JSON Schema is an object or a boolean"
+    limited = limits.document_problems(schema) or limits.schema_problems(schema, "")
+    if limited:  # too deep, too many properties, a regular expression RE2 cannot run
+        return f"Invalid schema: {limited[0].path or '/'}: {limited[0].message}"
     problems = _problems(schema)
     if problems and isinstance(schema, dict) and "$schema" not in schema:
         draft7 = {"$schema": DRAFT_07, **schema}

@@ -6,7 +6,8 @@ identical (as JSON) to a live version of the subject returns that version. Other
 new version inherits everything but the schema from the latest live version (owner,
 semantics, SLAs, quality, rules, tags, and the registered metadata and rule set unless the
 request brings its own); a new subject starts as a schema-only contract owned by
-`metadata.properties.owner` (else ``unowned``). Compatibility is judged on the schema layer
+`metadata.properties.owner` (else the caller's team, when its token acts for one team,
+else ``unowned``). Compatibility is judged on the schema layer
 only, by `contracts.compatibility.check_schemas` under the subject's mode and policy.
 """
 
@@ -25,6 +26,7 @@ import schemas
 from contracts import CompatibilityMode, ContractError, load_contract
 from contracts.compatibility import check_schemas
 from contracts.documents import SourceDocument
+from registry.auth.principal import default_team
 from registry.cache import LruCache
 from registry.confluent import config as configs
 from registry.confluent.errors import (
@@ -334,7 +336,7 @@ def _document_for(
     if previous is None:
         doc: dict[str, Any] = {
             "name": subject,
-            "owner": {"team": DEFAULT_OWNER},
+            "owner": {"team": default_team() or DEFAULT_OWNER},  # the caller's team
             "status": "active",
             "compatibility": {"mode": config.mode.value, "policy": config.policy.value},
         }

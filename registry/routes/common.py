@@ -6,9 +6,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request
 
+from registry import limits
 from registry.db import Database
 from registry.errors import InvalidRequest, PayloadTooLarge
-from registry.intake import MAX_BODY_BYTES
 
 __all__ = ["DOCUMENT_BODY", "Db", "Deleted", "DocumentFormat", "RawBody", "version_number"]
 
@@ -21,8 +21,9 @@ async def _database(request: Request) -> Database:
 
 async def _raw_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"body is {declared} bytes; the limit is {MAX_BODY_BYTES}")
+    limit = limits.current().max_body_bytes
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"body is {declared} bytes; the limit is {limit}")
     return await request.body()
 
 

@@ -59,7 +59,7 @@ def subject() -> Callable[[str], str]:
 def client(tmp_path: Path) -> Iterator[TestClient]:
     url = f"sqlite:///{tmp_path / 'registry.db'}"
     command.upgrade(alembic_config(url), "head")
-    with TestClient(create_app(Settings(database_url=url))) as test_client:
+    with TestClient(create_app(Settings(database_url=url, auth=False))) as test_client:
         yield test_client
 
 

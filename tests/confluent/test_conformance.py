@@ -29,7 +29,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     path: Path = tmp_path_factory.mktemp("conformance") / "registry.db"
     url = f"sqlite:///{path}"
     command.upgrade(alembic_config(url), "head")
-    with TestClient(create_app(Settings(database_url=url))) as test_client:
+    with TestClient(create_app(Settings(database_url=url, auth=False))) as test_client:
         yield test_client
 
 

@@ -32,6 +32,7 @@ QUIET = 60.0
 def settings(database_url: str) -> Settings:  # noqa: F811 (the imported fixture)
     return Settings(
         database_url=database_url,
+        auth=False,
         sla_interval=0,
         webhook_interval=0,
         webhook_backoff=0.2,

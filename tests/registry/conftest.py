@@ -82,7 +82,8 @@ def database_url(empty_database_url: str) -> str:
 
 @pytest.fixture
 def app(database_url: str) -> FastAPI:
-    return create_app(Settings(database_url=database_url))
+    # Authentication off: these suites test the API itself (tests/security tests auth).
+    return create_app(Settings(database_url=database_url, auth=False))
 
 
 @pytest.fixture

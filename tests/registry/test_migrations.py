@@ -24,6 +24,8 @@ TABLES = {
     "monitor_leases",
     "webhooks",
     "webhook_deliveries",
+    "api_tokens",
+    "audit_log",
 }
 
 
