@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,15 +28,11 @@ from typing import Any
 
 import httpx
 
-ACCORD = str(Path(sys.executable).parent / "accord")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' process helpers
+from tests.conftest import ACCORD
+from tests.processes import running_registry
+
 RATE = "6000/minute"  # 100 requests/s per token: the flood hits it, the good clients do not
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _token(env: dict[str, str], role: str, *teams: str) -> str:
@@ -191,27 +186,11 @@ def main() -> int:
     subprocess.run([ACCORD, "db", "upgrade"], env=env, capture_output=True, check=True)
     good = [_token(env, "producer", "payments") for _ in range(args.good)]
     bad = [_token(env, "producer", "payments") for _ in range(args.bad)]
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (folder / "server.log").open("w")
-    server = subprocess.Popen(
-        [ACCORD, "serve", "--port", str(port), "--no-access-log"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                print((folder / "server.log").read_text(), file=sys.stderr)
-                return 1
-            time.sleep(0.1)
+    with running_registry(
+        env["ACCORD_DATABASE_URL"],
+        folder,
+        environ={"ACCORD_AUTH": "on", "ACCORD_RATE_LIMIT": RATE},
+    ) as url:
         stats = Stats()
         stop = time.monotonic() + args.seconds
         threads = [
@@ -224,14 +203,10 @@ def main() -> int:
             thread.start()
         for thread in threads:
             thread.join(timeout=args.seconds + 60)
-        alive = server.poll() is None
-    finally:
-        server.terminate()
         try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+            alive = httpx.get(f"{url}/health", timeout=5).status_code == 200
+        except httpx.TransportError:
+            alive = False
     print(
         f"{args.seconds:.0f} s, {args.good} well-formed and {args.bad} hostile clients, "
         f"rate limit {RATE} per token; server alive throughout: {alive}"

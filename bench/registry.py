@@ -23,26 +23,20 @@ import argparse
 import http.client
 import multiprocessing
 import os
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # the real-process helpers are the tests' own
+from tests.processes import fresh_postgres_database, running_registry  # noqa: E402
+
 ORDERS = REPO / "contracts" / "examples" / "orders.created.yaml"
-ACCORD = shutil.which("accord", path=str(Path(sys.executable).parent)) or "accord"
 
 GOALS = {"GET latest": 1500.0, "POST compatibility": 800.0}  # req/s with 16 clients
 
@@ -62,66 +56,6 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def _postgres_database(server_url: str) -> Iterator[str]:
-    name = f"accord_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
-
-
-@contextmanager
-def _server(database_url: str, workers: int, folder: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "ACCORD_DATABASE_URL": database_url, "ACCORD_AUTH": "off"}
-    log = (folder / f"server-{port}.log").open("w")
-    process = subprocess.Popen(
-        [ACCORD, "serve", "--port", str(port), "--workers", str(workers), "--no-access-log"],
-        cwd=folder,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"the registry exited; see {log.name}")
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("the registry did not become healthy in 60 s")
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def _client_process(
@@ -190,7 +124,7 @@ def measure(port: int, target: Target, clients: int, duration: float) -> Result:
 def run(database_url: str, label: str, workers: int, duration: float, folder: Path) -> bool:
     """Benchmark one database; print the table; False when any request failed."""
     orders = ORDERS.read_bytes()
-    with _server(database_url, workers, folder) as url:
+    with running_registry(database_url, folder, "--workers", str(workers), timeout=60) as url:
         published = httpx.post(
             f"{url}/contracts/orders.created/versions",
             content=orders,
@@ -259,7 +193,7 @@ def main() -> None:
         folder = Path(tmp)
         ok = run(f"sqlite:///{folder / 'bench.db'}", "SQLite", args.workers, args.duration, folder)
         if args.database_url:
-            with _postgres_database(args.database_url) as url:
+            with fresh_postgres_database(args.database_url) as url:
                 ok = run(url, "PostgreSQL", args.workers, args.duration, folder) and ok
     sys.exit(0 if ok else 1)
 

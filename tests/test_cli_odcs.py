@@ -180,7 +180,7 @@ def test_export_by_name_from_an_unreachable_registry_exits_2() -> None:
 @pytest.fixture(scope="module")
 def registry_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`accord serve --load-examples` on a fresh SQLite file."""
-    server = pytest.importorskip("tests.registry_server")
+    server = pytest.importorskip("tests.processes")
     folder = tmp_path_factory.mktemp("serve")
     with server.running_registry(
         f"sqlite:///{folder / 'accord.db'}", folder, "--load-examples"

@@ -14,7 +14,7 @@ import yaml
 
 from registry.migrate import head_revision
 from tests.conftest import ACCORD, EXAMPLE_FILES, EXAMPLES
-from tests.registry_server import free_port, running_registry
+from tests.processes import free_port, running_registry
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

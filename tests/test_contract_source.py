@@ -25,7 +25,7 @@ from enforcers.contract_source import (
 from enforcers.kafka.common import check_raw, frame, unframe
 from enforcers.registry_client import RegistryClient, RegistryError
 from tests.conftest import EXAMPLES
-from tests.registry_server import running_registry
+from tests.processes import running_registry
 
 ORDERS = EXAMPLES / "orders.created.yaml"
 

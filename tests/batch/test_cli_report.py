@@ -14,7 +14,7 @@ from alembic import command
 from registry.migrate import alembic_config
 from tests.batch.corrupt import COLUMNS, DOCUMENT, records
 from tests.conftest import ACCORD
-from tests.registry_server import free_port, running_registry
+from tests.processes import free_port, running_registry
 
 pytestmark = pytest.mark.slow
 

@@ -23,8 +23,8 @@ from registry.app import create_app
 from registry.migrate import alembic_config
 from registry.settings import Settings
 from tests.kafka.conftest import kafka_broker
+from tests.processes import running_registry
 from tests.registry.conftest import DATABASES, empty_database
-from tests.registry_server import running_registry
 
 __all__ = ["kafka_broker"]
 

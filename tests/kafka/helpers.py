@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import socket
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -18,13 +17,6 @@ from tests.conftest import EXAMPLES
 ORDERS_FILE = EXAMPLES / "orders.created.yaml"
 Message = tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]  # key, value, headers
 START = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def create_topics(bootstrap: str, *topics: str, partitions: int = 3) -> None:

@@ -33,7 +33,7 @@ from tests.kafka.helpers import (
     produce,
     read_all,
 )
-from tests.registry_server import running_registry
+from tests.processes import running_registry
 
 pytestmark = pytest.mark.timeout(180)
 

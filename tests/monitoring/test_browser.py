@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from tests.conftest import EXAMPLES, REPO
-from tests.registry_server import running_registry
+from tests.processes import running_registry
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ from enforcers.reporting import BreachReporter
 from registry.monitoring.webhooks import verify
 from tests.monitoring.conftest import Receiver, sla_contract
 from tests.monitoring.test_metrics import value
-from tests.registry_server import running_registry
+from tests.processes import running_registry
 
 SECRET = "end-to-end-secret-123"
 

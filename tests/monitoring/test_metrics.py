@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from registry.monitoring import Monitor
 from tests.conftest import REPO
 from tests.monitoring.conftest import breach, observation, publish, report, sla_contract
-from tests.registry_server import running_registry
+from tests.processes import running_registry
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -8,24 +8,22 @@ from __future__ import annotations
 
 import copy
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 import yaml
 from alembic import command
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import make_url
 
 from registry.app import create_app
 from registry.migrate import alembic_config
 from registry.settings import Settings
 from tests.conftest import EXAMPLES
+from tests.processes import fresh_postgres_database
 
 POSTGRES_URL = os.environ.get("ACCORD_TEST_POSTGRES_URL")
 _NO_POSTGRES = pytest.mark.skip(reason="ACCORD_TEST_POSTGRES_URL is not set: PostgreSQL skipped")
@@ -37,23 +35,6 @@ DATABASES = [
         marks=[pytest.mark.postgres] + ([] if POSTGRES_URL else [_NO_POSTGRES]),
     ),
 ]
-
-
-@contextmanager
-def fresh_postgres_database(server_url: str) -> Iterator[str]:
-    """A new, empty database on the server of `server_url`, dropped afterwards."""
-    name = f"accord_t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
 
 
 @contextmanager

@@ -18,8 +18,8 @@ from enforcers.registry_client import RegistryClient
 from enforcers.reporting import BreachReporter
 from registry.migrate import alembic_config
 from tests.conftest import EXAMPLES
+from tests.processes import free_port, running_registry
 from tests.registry.conftest import error_of, example
-from tests.registry_server import free_port, running_registry
 
 
 def batch(batch_id: str = "b1", **overrides: Any) -> dict[str, Any]:

@@ -13,8 +13,8 @@ import pytest
 from alembic import command
 
 from registry.migrate import alembic_config
+from tests.processes import running_registry
 from tests.registry.conftest import DATABASES, empty_database, small
-from tests.registry_server import running_registry
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,8 @@ from contracts import CompatibilityMode, Contract
 from enforcers.registry_client import RegistryClient, RegistryError
 from registry.migrate import alembic_config
 from tests.conftest import EXAMPLES
+from tests.processes import free_port, running_registry
 from tests.registry.conftest import small
-from tests.registry_server import free_port, running_registry
 
 
 @pytest.fixture(scope="module")

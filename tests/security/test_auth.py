@@ -23,7 +23,7 @@ from registry.app import create_app
 from registry.auth.tokens import CACHE_SECONDS, parse_token
 from registry.settings import Settings
 from tests.conftest import ACCORD
-from tests.registry_server import running_registry
+from tests.processes import running_registry
 from tests.security.conftest import OWN, Secured, bearer, contract_doc, make_token, secure_settings
 
 
