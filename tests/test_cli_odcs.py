@@ -15,6 +15,7 @@ import yaml
 from contracts import load_file
 from contracts.odcs import API_VERSION, validate_odcs
 from tests.conftest import ACCORD, EXAMPLE_FILES, EXAMPLES
+from tests.processes import running_registry
 
 DATA = Path(__file__).parent / "data" / "odcs"
 FULL, SINGLE = DATA / "full.odcs.yaml", DATA / "single.odcs.yaml"
@@ -180,11 +181,8 @@ def test_export_by_name_from_an_unreachable_registry_exits_2() -> None:
 @pytest.fixture(scope="module")
 def registry_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`accord serve --load-examples` on a fresh SQLite file."""
-    server = pytest.importorskip("tests.processes")
     folder = tmp_path_factory.mktemp("serve")
-    with server.running_registry(
-        f"sqlite:///{folder / 'accord.db'}", folder, "--load-examples"
-    ) as url:
+    with running_registry(f"sqlite:///{folder / 'accord.db'}", folder, "--load-examples") as url:
         yield url
 
 
