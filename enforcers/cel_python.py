@@ -56,7 +56,8 @@ def compile_cel(expression: str) -> CompiledCel:
     """Compile `expression` (over ``this``) once; raise RuleSyntaxError if it is not CEL."""
     tree = compile_rule(expression).tree
     try:
-        source = _Generator().function(tree)
+        generator = _Generator()
+        source = generator.module(f"def _rule(this):\n    return {generator.body(tree)}\n")
     except _Unsupported:
         return CompiledCel(expression, _interpreted(tree), native=False)
     namespace: dict[str, Any] = dict(_RUNTIME)
@@ -73,14 +74,15 @@ def compile_all(expressions: tuple[str, ...]) -> Evaluate | None:
     of one per rule. Anything else (false, an error) answers False, and the caller asks
     each rule on its own to say why. None when some expression is not native.
     """
+    generator = _Generator(membership_only=True)
     bodies = []
     for expression in expressions:
         try:
-            bodies.append(_Generator().body(compile_rule(expression).tree))
+            bodies.append(generator.body(compile_rule(expression).tree))
         except _Unsupported:
             return None
     conjunction = " and ".join(f"({body}) is True" for body in bodies) or "True"
-    source = (
+    source = generator.module(
         "def _all(this):\n"
         "    try:\n"
         f"        return {conjunction}\n"
@@ -137,10 +139,11 @@ def _interpreted(tree: Node) -> Evaluate:
 
 
 def _timestamp(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str):
-        raise TypeError(f"timestamp() takes a string, not {type(value).__name__}")
+    if type(value) is not str:  # the record's own strings first: they are the common case
+        if isinstance(value, datetime):
+            return value
+        if not isinstance(value, str):
+            raise TypeError(f"timestamp() takes a string, not {type(value).__name__}")
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         raise ValueError(f"timestamp {value!r} has no time zone")
@@ -264,9 +267,21 @@ _METHODS: dict[str, Callable[[str, list[str]], str]] = {
 
 
 class _Generator:
-    def __init__(self) -> None:
+    """Python source for CEL expressions over ``this``.
+
+    Macros (``all``, ``exists``...) become loop functions of their own, emitted before the
+    expression's function by `module`: a plain ``for`` loop that returns early costs a
+    third of ``all(<generator expression>)`` per record, with the same short-circuit.
+    `membership_only` spells ``has()`` as a bare ``in`` test of the map's keys: for the
+    all-rules fast path, where any error only means "ask each rule on its own", and the
+    per-rule path keeps the descriptive TypeError.
+    """
+
+    def __init__(self, *, membership_only: bool = False) -> None:
         self.counter = 0
         self.booleans: set[str] = set()  # generated expressions known to yield a bool
+        self.loops: list[str] = []  # macro functions, in the order they were made
+        self.membership_only = membership_only
 
     def _bool(self, source: str) -> str:
         self.booleans.add(source)
@@ -280,8 +295,9 @@ class _Generator:
         """The rule as one Python expression over ``this``."""
         return self.expr(tree, {RECORD: "this"})
 
-    def function(self, tree: Node) -> str:
-        return f"def _rule(this):\n    return {self.body(tree)}\n"
+    def module(self, main: str) -> str:
+        """`main` (a function definition) preceded by the macro functions it calls."""
+        return "".join(self.loops) + main
 
     def expr(self, node: Node, scope: dict[str, str]) -> str:
         handler = getattr(self, f"_{node.data}", None)
@@ -390,9 +406,9 @@ class _Generator:
         loop = f"for {name} in {target}"
         match method, body:
             case "all", [predicate]:
-                return self._bool(f"all({self._truth(predicate)} {loop})")
+                return self._loop(name, target, scope, f"if not {self._truth(predicate)}:", "False")
             case "exists", [predicate]:
-                return self._bool(f"any({self._truth(predicate)} {loop})")
+                return self._loop(name, target, scope, f"if {self._truth(predicate)}:", "True")
             case "exists_one", [predicate]:
                 return self._bool(f"(sum(1 {loop} if {self._truth(predicate)}) == 1)")
             case "filter", [predicate]:
@@ -402,6 +418,23 @@ class _Generator:
             case "map", [predicate, transform]:
                 return f"[{transform} {loop} if {self._truth(predicate)}]"
         raise _Unsupported(method)
+
+    def _loop(self, name: str, target: str, scope: dict[str, str], test: str, found: str) -> str:
+        """A call of a new function that returns `found` at the first item passing `test`.
+
+        The function takes the items and every variable in scope (the macro's predicate
+        may use ``this`` and the variables of enclosing macros).
+        """
+        function = f"_loop{len(self.loops)}"
+        params = ", ".join(sorted(set(scope.values())))
+        self.loops.append(
+            f"def {function}(_items, {params}):\n"
+            f"    for {name} in _items:\n"
+            f"        {test}\n"
+            f"            return {found}\n"
+            f"    return {not ast.literal_eval(found)}\n"
+        )
+        return self._bool(f"{function}({target}, {params})")
 
     def _ident(self, node: Node, scope: dict[str, str]) -> str:
         name = str(node.children[0])
@@ -423,7 +456,11 @@ class _Generator:
         if selection is None or selection.data != "member_dot":
             raise _Unsupported("has() needs a field selection")
         target = self.expr(self._child(selection, 0), scope)
-        return self._bool(f"_has({target}, {str(selection.children[1])!r})")
+        key = repr(str(selection.children[1]))
+        if self.membership_only:
+            # Not a map: no .keys(), an AttributeError, which the fast path treats as false.
+            return self._bool(f"({key} in {target}.keys())")
+        return self._bool(f"_has({target}, {key})")
 
     def _list_lit(self, node: Node, scope: dict[str, str]) -> str:
         return "[" + ", ".join(self.expr(a, scope) for a in self._args(node, 0)) + "]"

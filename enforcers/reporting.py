@@ -147,8 +147,13 @@ class BreachReporter:
         failures = list(failures)
         invalid = any(f.severity.value == "error" for f in failures)
         self.observe(contract.name, version, 1, int(not invalid), int(invalid), event_time)
-        if not failures:
-            return
+        if failures:
+            self.add_failures(contract, version, failures, record)
+
+    def add_failures(
+        self, contract: Contract, version: int | None, failures: Iterable[Failure], record: Any
+    ) -> None:
+        """A breach per failure of one record (no observation: the caller counts records)."""
         redacted = redact(record, contract.pii_fields)
         for failure in failures:
             self.add_breach(

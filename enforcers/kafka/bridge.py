@@ -3,7 +3,7 @@
 Valid records are produced to the valid topic (value, key and timestamp as they were, the
 headers plus ``accord.contract`` / ``accord.version``), invalid ones to the DLQ by the
 `ValidatingConsumer`. A consumed record is committed only once its produce was
-acknowledged, so a crash loses nothing and duplicates at most the last uncommitted batch;
+acknowledged, so a crash loses nothing and duplicates at most two commit batches;
 `stop` (SIGTERM) finishes the record in hand, flushes, commits and returns.
 """
 

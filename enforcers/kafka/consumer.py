@@ -9,10 +9,11 @@ Every invalid record is produced to the dead-letter topic (value and key as they
 original headers plus ``accord.*`` ones naming the contract, version, failures and the
 source topic/partition/offset/timestamp). Offsets are committed only for records fully
 handled: a valid one once the application asks for the next record (or closes the consumer
-normally), an invalid one once its DLQ write is acknowledged (the producer is flushed and
-every send checked before each commit). Commits are batched — every `commit_every` records
-or `commit_interval_ms` — and made on close and when partitions are revoked. A crash
-therefore loses nothing; it redelivers at most the records handled since the last commit.
+normally), an invalid one once its DLQ write is acknowledged. Commits are batched — every
+`commit_every` records or `commit_interval_ms` — and sent without stopping the stream once
+the DLQ writes before them are acknowledged; on close and when partitions are revoked the
+DLQ producer is flushed and the commit waited for. A crash therefore loses nothing; it
+redelivers at most the records handled since the last acknowledged commit (two batches).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import math
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from kafka import AsyncConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
@@ -29,7 +31,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from contracts import Contract
-from enforcers.contract_source import ContractSource
+from enforcers.contract_source import ContractSource, ResolvedContract
 from enforcers.kafka.common import (
     HEADER_OFFSET,
     HEADER_PARTITION,
@@ -95,6 +97,19 @@ class ValidRecord:
 
 
 @dataclass(slots=True)
+class _Tally:
+    """Records of one contract version since the last report to the BreachReporter.
+
+    Observations go to the reporter once per poll batch, not once per record.
+    """
+
+    records: int = 0
+    valid: int = 0
+    invalid: int = 0
+    latest: datetime | None = None  # the greatest event time of a valid record
+
+
+@dataclass(slots=True)
 class ConsumerStats:
     records: int = 0
     valid: int = 0
@@ -139,7 +154,7 @@ class _CommitOnRevoke(AsyncConsumerRebalanceListener):  # type: ignore[misc]
             offsets = owner._take_commit(revoked)
             if offsets:
                 await owner._consumer.commit_async(offsets)
-                owner._committed(offsets)
+                owner.stats.commits += 1
         except Exception as exc:  # the new owner redelivers: duplicates, never loss
             log.warning("commit on revoke failed (%s); records will be redelivered", exc)
         owner._forget(revoked)
@@ -210,6 +225,9 @@ class ValidatingConsumer(Iterator[ValidRecord]):
         self._uncommitted = 0
         self._commit_due = time.monotonic() + self._commit_interval
         self._sends: list[Any] = []
+        # A periodic commit waiting for its DLQ writes: (offsets, the sends made before them).
+        self._waiting: tuple[dict[TopicPartition, OffsetAndMetadata], list[Any]] | None = None
+        self._tallies: dict[ResolvedContract, _Tally] = {}
         self._buffer: list[Any] = []
         self._position = 0
         self._yielded: Any = None
@@ -261,9 +279,10 @@ class ValidatingConsumer(Iterator[ValidRecord]):
     def __next__(self) -> ValidRecord:
         if self._broken is not None:
             raise SendFailed("an earlier send failed; close and restart") from self._broken
-        if self._yielded is not None:
+        message = self._yielded
+        if message is not None:
             # The application asked for more: it is done with the record it was given.
-            message, self._yielded = self._yielded, None
+            self._yielded = None
             self._handled(message)
         while True:
             if self._stopping or self._closed:
@@ -289,6 +308,7 @@ class ValidatingConsumer(Iterator[ValidRecord]):
 
     def commit(self) -> None:
         """Commit every handled record now (after checking that its sends were acked)."""
+        self._report()
         if self._broken is not None:
             return
         offsets = self._take_commit(None)
@@ -299,7 +319,7 @@ class ValidatingConsumer(Iterator[ValidRecord]):
                 # Uncommitted records are redelivered (here or to the partition's new owner).
                 log.warning("offset commit failed (%s); records will be redelivered", exc)
             else:
-                self._committed(offsets)
+                self.stats.commits += 1
         self._uncommitted = 0
         self._commit_due = time.monotonic() + self._commit_interval
 
@@ -338,6 +358,9 @@ class ValidatingConsumer(Iterator[ValidRecord]):
 
     def _fill(self) -> bool:
         """Poll for the next batch; False when iteration should end."""
+        self._report()
+        if self._waiting is not None:
+            self._commit_waiting()
         idle_since = time.monotonic()
         while not (self._stopping or self._closed):
             if self._uncommitted and time.monotonic() >= self._commit_due:
@@ -366,37 +389,65 @@ class ValidatingConsumer(Iterator[ValidRecord]):
             resolved, global_id, record, failures = check_raw(self.source, raw, self.framing)
         stats = self.stats
         stats.records += 1
-        invalid = bool(failures) and is_invalid(failures)
-        reporter = self.reporter
-        if reporter is not None:
-            event_time = (
-                resolved.event_time(record)
-                if not invalid and resolved.freshness_field is not None
-                else None
-            )
-            reporter.record(
-                resolved.contract, resolved.version, failures, record, event_time=event_time
-            )
-        if invalid:
-            stats.invalid += 1
-            per_rule = stats.per_rule
-            for failure in failures:
-                key = f"{failure.kind}:{failure.rule}"
-                per_rule[key] = per_rule.get(key, 0) + 1
-            schema_id = global_id if global_id is not None else resolved.global_id
-            self._dead_letter(
-                message, contract_headers(resolved.name, resolved.version, schema_id), failures
-            )
-            return None
+        tally = self._tallies.get(resolved)
+        if tally is None:
+            tally = self._tallies[resolved] = _Tally()
+        tally.records += 1
+        if failures:
+            if self.reporter is not None:
+                self.reporter.add_failures(resolved.contract, resolved.version, failures, record)
+            if is_invalid(failures):
+                self._invalid(message, resolved, global_id, failures, tally)
+                return None
         stats.valid += 1
+        tally.valid += 1
+        if resolved.freshness_field is not None:
+            moment = resolved.event_time(record)
+            if moment is not None and (tally.latest is None or moment > tally.latest):
+                tally.latest = moment
         return ValidRecord(
             record,
             resolved.contract,
             resolved.version,
             message,
-            tuple(failures),
+            tuple(failures),  # warnings only, if any
             resolved.global_id,
         )
+
+    def _invalid(
+        self,
+        message: Any,
+        resolved: ResolvedContract,
+        global_id: int | None,
+        failures: list[Failure],
+        tally: _Tally,
+    ) -> None:
+        stats = self.stats
+        stats.invalid += 1
+        tally.invalid += 1
+        per_rule = stats.per_rule
+        for failure in failures:
+            key = f"{failure.kind}:{failure.rule}"
+            per_rule[key] = per_rule.get(key, 0) + 1
+        schema_id = global_id if global_id is not None else resolved.global_id
+        self._dead_letter(
+            message, contract_headers(resolved.name, resolved.version, schema_id), failures
+        )
+
+    def _report(self) -> None:
+        """Hand the reporter the observations counted since the last call."""
+        tallies, self._tallies = self._tallies, {}
+        if self.reporter is None:
+            return
+        for resolved, tally in tallies.items():
+            self.reporter.observe(
+                resolved.name,
+                resolved.version,
+                tally.records,
+                tally.valid,
+                tally.invalid,
+                tally.latest,
+            )
 
     def _dead_letter(self, message: Any, headers: Headers, failures: list[Failure]) -> None:
         if self.dlq_topic is None:
@@ -431,17 +482,59 @@ class ValidatingConsumer(Iterator[ValidRecord]):
         self._handled_offsets[message.topic, message.partition] = message.offset
         self._uncommitted += 1
         if self._uncommitted >= self._commit_every or time.monotonic() >= self._commit_due:
-            self.commit()
+            self._commit_periodically()
 
     # -- commits -----------------------------------------------------------------------------
+
+    def _commit_periodically(self) -> None:
+        """The periodic commit, which does not stop the stream to wait for the broker.
+
+        The offsets handled so far are committed asynchronously once every DLQ write made
+        before them is acknowledged; until then they wait, checked again at each poll. A
+        commit still waiting when the next one is due is made the blocking way (`commit`),
+        which bounds what a crash can redeliver.
+        """
+        self._uncommitted = 0
+        self._commit_due = time.monotonic() + self._commit_interval
+        if self._waiting is not None and not self._commit_waiting():
+            self.commit()
+            return
+        self._report()
+        if self._broken is not None or not self._handled_offsets:
+            return
+        self._waiting, self._sends = (self._offsets(None), self._sends), []
+        self._commit_waiting()
+
+    def _commit_waiting(self) -> bool:
+        """Send the waiting commit if its DLQ writes are acknowledged; False if not yet."""
+        assert self._waiting is not None
+        offsets, sends = self._waiting
+        if any(not future.is_done for future in sends):
+            return False
+        self._waiting = None
+        self._check_sends(sends)
+        self._consumer.commit_async(offsets, callback=self._async_committed)
+        return True
+
+    def _async_committed(self, _offsets: object, response: object) -> None:
+        # On kafka-python's IO thread. A failed commit is made good by the next one: handled
+        # offsets stay in the bookkeeping until their partition is revoked.
+        if isinstance(response, Exception):
+            log.warning("offset commit failed (%s); the next commit retries", response)
+        else:
+            self.stats.commits += 1
 
     def _await_sends(self) -> None:
         """Block until every tracked send is acknowledged; SendFailed if one was not."""
         sends, self._sends = self._sends, []
-        if not sends:
-            return
+        if self._waiting is not None:  # superseded by the commit this is for
+            sends, self._waiting = self._waiting[1] + sends, None
         if any(not future.is_done for future in sends):
             self.producer.flush(timeout=self._send_timeout)
+        self._check_sends(sends)
+
+    def _check_sends(self, sends: list[Any]) -> None:
+        """SendFailed if one of these sends failed (waiting for any not done yet)."""
         for future in sends:
             try:
                 if not future.is_done:
@@ -459,23 +552,27 @@ class ValidatingConsumer(Iterator[ValidRecord]):
         if not self._handled_offsets or self._broken is not None:
             return {}  # after a failed send nothing more is committed: it would skip it
         self._await_sends()
+        return self._offsets(partitions)
+
+    def _offsets(
+        self, partitions: set[TopicPartition] | None
+    ) -> dict[TopicPartition, OffsetAndMetadata]:
         return {
             TopicPartition(topic, partition): OffsetAndMetadata(offset + 1, "", -1)
             for (topic, partition), offset in list(self._handled_offsets.items())
             if partitions is None or TopicPartition(topic, partition) in partitions
         }
 
-    def _committed(self, offsets: Mapping[TopicPartition, OffsetAndMetadata]) -> None:
-        self.stats.commits += 1
-        for tp, committed in offsets.items():
-            key = (tp.topic, tp.partition)
-            if self._handled_offsets.get(key) == committed.offset - 1:
-                del self._handled_offsets[key]
-
     def _forget(self, partitions: set[TopicPartition]) -> None:
         """Partitions went elsewhere: drop their bookkeeping and buffered records."""
         for tp in partitions:
             self._handled_offsets.pop((tp.topic, tp.partition), None)
+        if self._waiting is not None:
+            # Their new owner starts from what was committed: a commit sent later would move
+            # it back (or fail on the new generation).
+            offsets, sends = self._waiting
+            kept = {tp: offset for tp, offset in offsets.items() if tp not in partitions}
+            self._waiting = (kept, sends) if kept else None
         if self._position < len(self._buffer):
             keep = [
                 m

@@ -136,9 +136,9 @@ def make_bridge(kafka_broker: str, names: Any, tmp_path: Path) -> Iterator[Calla
         bridge.kill()
 
 
-def setup_stream(bridge: Bridge) -> dict[int, str]:
+def setup_stream(bridge: Bridge, n: int = N) -> dict[int, str]:
     create_topics(bridge.bootstrap, bridge.topic, bridge.valid, bridge.dlq, partitions=3)
-    messages, bad = mixed_stream(N, every=10)
+    messages, bad = mixed_stream(n, every=10)
     produce(bridge.bootstrap, bridge.topic, messages)
     return bad
 
@@ -211,10 +211,11 @@ def test_sigkill_mid_stream_loses_nothing(
         "--commit-interval-ms",
         "60000",
     )
-    bad = setup_stream(bridge)
+    n = 3 * N  # long enough that the kill lands mid-stream
+    bad = setup_stream(bridge, n)
     bridge.start()
-    written = bridge.wait_for_outputs(N // 3)
-    assert written < N, "the bridge finished before it could be killed mid-stream"
+    written = bridge.wait_for_outputs(N // 2)
+    assert written < n, "the bridge finished before it could be killed mid-stream"
     bridge.signal(signal.SIGKILL)
     time.sleep(0.5)  # requests the broker had already received are answered
     written = bridge.outputs()
@@ -223,18 +224,20 @@ def test_sigkill_mid_stream_loses_nothing(
 
     restarted = time.monotonic()
     bridge.start()
-    bridge.wait_for_outputs(N)
+    bridge.wait_for_outputs(n)
     print(f"restarted: all written after {time.monotonic() - restarted:.1f} s")
     assert bridge.signal(signal.SIGTERM) == 0, bridge.log.read_text()
     bridge.assert_all_committed()
-    seen = check_outputs(bridge, bad)
-    duplicates = sum(seen.values()) - N
+    seen = check_outputs(bridge, bad, n)
+    duplicates = sum(seen.values()) - n
     print(
         f"duplicates after SIGKILL + restart: {duplicates} (written but uncommitted at the "
         f"kill: {written - done}; commit batch: {commit_every})"
     )
-    assert duplicates <= commit_every
-    assert written - done <= commit_every
+    # Commits are sent without waiting: at the kill one may be in flight while the next
+    # batch is handled, so up to two batches are uncommitted.
+    assert duplicates <= 2 * commit_every
+    assert written - done <= 2 * commit_every
 
 
 def test_registry_contract_framed_records_and_breach_reports(
