@@ -34,6 +34,7 @@ STAMPS = [
     "2024-01-01",
     "garbage",
     "2024-02-30T00:00:00Z",
+    "2024-01-01T10:00:00Z\n",  # Python's `$` matches before the newline; _timestamp rejects it
     None,
 ]
 WORDS = ["", "a", "ab", "abc", "ba", "Zed", "ü", None]

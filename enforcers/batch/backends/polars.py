@@ -555,13 +555,19 @@ class PolarsBackend:
                 records = frame.select(needed).to_dicts() if n else []
                 row_wise[len(checks)] = ~evaluate_rows(rule, records, columns)
                 checks.append((rule_check(rule, True), None))
-        # One pass: every row check's failing mask.
+        # One pass: every row check's failing mask. Lazily, because only a lazy query
+        # eliminates common subexpressions: what several checks and rules share (a column's
+        # null mask, a timestamp() pre-match and parse) is then computed once.
         exprs = [
             (e if e is not None else pl.lit(True)).fill_null(True).alias(f"c{i}")
             for i, (_, e) in enumerate(checks)
             if i not in row_wise
         ]
-        masks = work.select(exprs + list(uncertain.values())) if exprs and n else pl.DataFrame()
+        masks = (
+            work.lazy().select(exprs + list(uncertain.values())).collect()
+            if exprs and n
+            else pl.DataFrame()
+        )
         failing: list[np.ndarray[Any, np.dtype[np.bool_]]] = []
         for i in range(len(checks)):
             if i in row_wise:
