@@ -54,7 +54,9 @@ __all__ = ["ConsumerStats", "ValidRecord", "ValidatingConsumer", "resolve_source
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PRODUCER_CONFIG: Mapping[str, Any] = {"acks": "all", "linger_ms": 5}
+# Dead letters are not waited for by anyone but the next commit: a longer linger batches
+# them, and kafka-python's produce path (pure Python, CRC included) costs per request.
+DLQ_PRODUCER_CONFIG: Mapping[str, Any] = {"acks": "all", "linger_ms": 50}
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass is slower to build, per record
@@ -218,7 +220,7 @@ class ValidatingConsumer(Iterator[ValidRecord]):
         self._send_timeout = send_timeout
         self._owns_producer = producer is None
         self._producer = producer
-        self._producer_config = {**DEFAULT_PRODUCER_CONFIG, **(producer_config or {})}
+        self._producer_config = {**DLQ_PRODUCER_CONFIG, **(producer_config or {})}
         self._bootstrap_servers = bootstrap_servers
         # Bookkeeping: last handled offset per (topic, partition), sends not yet checked.
         self._handled_offsets: dict[tuple[str, int], int] = {}

@@ -11,7 +11,7 @@ id (the registry's, or `schema_id` for a local contract).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import orjson
@@ -28,7 +28,7 @@ from enforcers.kafka.common import (
     is_invalid,
     without_accord,
 )
-from enforcers.kafka.consumer import DEFAULT_PRODUCER_CONFIG, resolve_source
+from enforcers.kafka.consumer import resolve_source
 from enforcers.record_validator import Failure
 from enforcers.registry_client import RegistryClient
 from enforcers.reporting import BreachReporter
@@ -36,6 +36,9 @@ from enforcers.reporting import BreachReporter
 __all__ = ["ValidatingProducer"]
 
 OnInvalid = Literal["raise", "dlq"]
+
+
+DEFAULT_PRODUCER_CONFIG: Mapping[str, Any] = {"acks": "all", "linger_ms": 5}
 
 
 class ValidatingProducer:
