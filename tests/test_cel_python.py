@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from enforcers.cel_python import CelEvaluationError, compile_cel
+from enforcers.cel_python import CelEvaluationError, compile_all, compile_cel
 from enforcers.cel_python import _interpreted as interpreted
 
 EXPRESSIONS = [
@@ -30,6 +30,8 @@ EXPRESSIONS = [
     "string(this.a) != '7'",
     "double(this.a) / 2.0 >= 0.0",
     "this.c.matches('^x+$')",
+    "this.tags.all(t, this.tags.exists(u, u == t))",
+    "this.tags.exists(t, this.tags.all(u, u == t || size(u) > this.a))",
 ]
 
 records = st.fixed_dictionaries(
@@ -64,6 +66,28 @@ def test_native_agrees_with_interpreter(expression: str, record: dict[str, Any])
         assert got in ("error", True, False)
     else:
         assert got == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    record=records,
+    chosen=st.lists(st.sampled_from(EXPRESSIONS), min_size=1, max_size=3, unique=True),
+)
+def test_all_rules_hold_exactly_when_each_rule_is_true(
+    record: dict[str, Any], chosen: list[str]
+) -> None:
+    all_hold = compile_all(tuple(chosen))
+    assert all_hold is not None
+    assert all_hold(record) is all(outcome(compile_cel(e).evaluate, record) is True for e in chosen)
+
+
+def test_the_fast_path_is_false_where_has_meets_a_non_map() -> None:
+    # has() on a list is an error per rule; the fast path must not read it as "absent".
+    record = {"a": 1, "b": 1, "tags": [], "c": ["x"]}
+    fast = compile_all(("!has(this.c.x)",))
+    assert fast is not None
+    assert fast(record) is False
+    assert outcome(compile_cel("!has(this.c.x)").evaluate, record) == "error"
 
 
 def test_integer_division_truncates_like_cel() -> None:

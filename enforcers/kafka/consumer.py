@@ -18,6 +18,7 @@ redelivers at most the records handled since the last acknowledged commit (two b
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -160,7 +161,9 @@ class _CommitOnRevoke(AsyncConsumerRebalanceListener):  # type: ignore[misc]
         try:
             in_flight = owner._in_flight
             if in_flight is not None and not in_flight.is_done:
-                await in_flight  # commits reach the broker one at a time, in order
+                # Commits reach the broker one at a time, in order; this one supersedes it.
+                with contextlib.suppress(Exception):
+                    await in_flight
             offsets = owner._take_commit(revoked)
             if offsets:
                 await owner._consumer.commit_async(offsets)
