@@ -91,9 +91,8 @@ class RecordValidator:
         )
         # A record that passes every rule (the common case) costs one call; when some rule
         # is not native there is no such call, and each rule is asked on its own.
-        self._all_rules_hold = compile_all(tuple(rule.expression for rule in contract.rules))
+        self._rules_hold = compile_all(tuple(rule.expression for rule in contract.rules)) or _never
         self._is_valid = self._schema.is_valid
-        self._rules_hold = self._all_rules_hold or _never
 
     @property
     def rules_native(self) -> int:

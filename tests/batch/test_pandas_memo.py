@@ -99,7 +99,8 @@ def test_pattern_on_an_untyped_column_passes_non_strings() -> None:
     assert validate(frame, contract).check("code: pattern").failing_indices == [3]
 
 
-def test_timestamp_with_a_trailing_newline_is_an_error_as_per_record() -> None:
+@pytest.mark.parametrize("dtype", [object, "string"])  # Arrow's RE2 path, Python's re path
+def test_timestamp_with_a_trailing_newline_is_an_error_as_per_record(dtype: Any) -> None:
     """Python's ``$`` matches before a final newline; ``datetime.fromisoformat`` (the
     per-record evaluator) rejects the string, and so must the vectorized backends."""
     contract = Contract.from_document(
@@ -115,8 +116,8 @@ def test_timestamp_with_a_trailing_newline_is_an_error_as_per_record() -> None:
     )
     frame = pd.DataFrame(
         {
-            "a": ["2024-01-02T00:00:00Z\n", "2024-01-02T00:00:00Z", None],
-            "b": ["2024-01-01T00:00:00Z"] * 3,
+            "a": pd.Series(["2024-01-02T00:00:00Z\n", "2024-01-02T00:00:00Z", None], dtype=dtype),
+            "b": pd.Series(["2024-01-01T00:00:00Z"] * 3, dtype=dtype),
         }
     )
     on_pandas = validate(frame, contract).check("later")

@@ -827,10 +827,8 @@ class PandasBackend:
             s = frame[plan.freshness]
             if _is_datetime_dtype(s.dtype):
                 ts = PandasOps(frame, memo).ts_column(s)
-            elif _is_object(s.dtype):
-                ts, _ = memo.timestamps(s)  # what a rule on this column parsed already
             else:
-                ts, _ = parse_timestamps(s.astype(object).where(s.notna(), None))
+                ts, _ = memo.timestamps(s)  # what a rule on this column parsed already
             latest = ts.max()
             m.max_time = None if pd.isna(latest) else latest.to_pydatetime()
         return m
