@@ -62,19 +62,23 @@ class ResolvedContract:
     global_id: int | None = None
     validator: RecordValidator = field(init=False)
     freshness_field: FieldPath | None = field(init=False)
+    # The schema asserts format date-time there: every valid record holds RFC 3339 text.
+    freshness_checked: bool = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "validator", validator_for(self.contract, self.version))
         sla = self.contract.sla
         path = parse_path(sla.freshness.field) if sla and sla.freshness else None
         object.__setattr__(self, "freshness_field", path)
+        checked = path is not None and _declared_date_time(self.contract.schema, path)
+        object.__setattr__(self, "freshness_checked", checked)
 
     @property
     def name(self) -> str:
         return self.contract.name
 
-    def event_time(self, record: Any) -> datetime | None:
-        """The record's event time: the SLA freshness field, when it holds a date-time."""
+    def event_text(self, record: Any) -> str | None:
+        """The SLA freshness field's value, when it is a string."""
         path = self.freshness_field
         if path is None:
             return None
@@ -83,13 +87,43 @@ class ResolvedContract:
             if not isinstance(value, dict):
                 return None
             value = value.get(part)
-        if not isinstance(value, str):
+        return value if isinstance(value, str) else None
+
+    def event_time(self, record: Any) -> datetime | None:
+        """The record's event time: the SLA freshness field, when it holds a date-time."""
+        text = self.event_text(record)
+        return None if text is None else parse_event_time(text)
+
+
+def parse_event_time(text: str) -> datetime | None:
+    """A date-time text as an aware datetime (UTC when it names no offset); None if not one.
+
+    A leap second (``:60``, valid RFC 3339) is read as the second before it: Python's
+    datetime has no 60th second.
+    """
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        if text[16:19] != ":60":
             return None
         try:
-            moment = datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(f"{text[:17]}59{text[19:]}")
         except ValueError:
             return None
-        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _declared_date_time(schema: Any, path: FieldPath) -> bool:
+    """Whether `path` leads through plain ``properties`` to a ``format: date-time`` string.
+
+    Strict on purpose: a field reached through ``$ref`` or a branch may hold other values.
+    """
+    for part in path:
+        properties = schema.get("properties") if isinstance(schema, Mapping) else None
+        if not isinstance(properties, Mapping) or part not in properties:
+            return False
+        schema = properties[part]
+    return isinstance(schema, Mapping) and schema.get("format") == "date-time"
 
 
 def is_contract_file(spec: str) -> bool:

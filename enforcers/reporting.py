@@ -30,6 +30,7 @@ __all__ = ["BreachReporter", "Deliver", "redact"]
 
 log = logging.getLogger(__name__)
 _EPOCH = datetime.fromtimestamp(0, UTC)
+_UNREDACTED = object()  # no redacted copy of the record made yet
 
 REDACTED = "<redacted>"
 Deliver = Callable[[Mapping[str, Any]], object]  # raises on failure; the batch is retried
@@ -154,17 +155,29 @@ class BreachReporter:
         self, contract: Contract, version: int | None, failures: Iterable[Failure], record: Any
     ) -> None:
         """A breach per failure of one record (no observation: the caller counts records)."""
-        redacted = redact(record, contract.pii_fields)
-        for failure in failures:
-            self.add_breach(
-                contract.name,
-                version,
-                failure.kind,
-                failure.rule,
-                failure.severity.value,
-                1,
-                [{"path": failure.path, "message": failure.message, "record": redacted}],
-            )
+        epoch = self._clock()
+        window = self._window_at(epoch)
+        now = datetime.fromtimestamp(epoch, UTC)
+        redacted: Any = _UNREDACTED
+        with self._lock:
+            for failure in failures:
+                breach = self._breach(
+                    contract.name,
+                    version,
+                    failure.kind,
+                    failure.rule,
+                    failure.severity.value,
+                    window,
+                    now,
+                    1,
+                )
+                if len(breach.samples) < self.max_samples:
+                    # Redacting copies the record: done only while a sample is wanted.
+                    if redacted is _UNREDACTED:
+                        redacted = redact(record, contract.pii_fields)
+                    breach.samples.append(
+                        {"path": failure.path, "message": failure.message, "record": redacted}
+                    )
 
     def observe(
         self,
@@ -205,17 +218,30 @@ class BreachReporter:
         window = self._window_at(epoch)
         now = datetime.fromtimestamp(epoch, UTC)
         with self._lock:
-            key = (contract, version, kind, rule, window)
-            breach = self._breaches.get(key)
-            if breach is None:
-                breach = self._breaches[key] = _Breach(
-                    contract, version, kind, rule, severity, window
-                )
-            breach.count += count
-            breach.first_seen = breach.first_seen or now
-            breach.last_seen = now
+            breach = self._breach(contract, version, kind, rule, severity, window, now, count)
             room = self.max_samples - len(breach.samples)
             breach.samples.extend(dict(sample) for sample in samples[: max(room, 0)])
+
+    def _breach(
+        self,
+        contract: str,
+        version: int | None,
+        kind: str,
+        rule: str,
+        severity: str,
+        window: datetime,
+        now: datetime,
+        count: int,
+    ) -> _Breach:
+        """The window's aggregate for `rule`, with `count` more failures seen `now`."""
+        key = (contract, version, kind, rule, window)
+        breach = self._breaches.get(key)
+        if breach is None:
+            breach = self._breaches[key] = _Breach(contract, version, kind, rule, severity, window)
+        breach.count += count
+        breach.first_seen = breach.first_seen or now
+        breach.last_seen = now
+        return breach
 
     # -- shipping ------------------------------------------------------------------------
 

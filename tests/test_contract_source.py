@@ -15,7 +15,7 @@ import httpx
 import orjson
 import pytest
 
-from contracts import load_file
+from contracts import Contract, load_file
 from enforcers.contract_source import (
     ContractSource,
     ContractSourceError,
@@ -198,6 +198,33 @@ def test_event_time_comes_from_the_freshness_field() -> None:
     assert resolved.event_time({"created_at": "yesterday"}) is None
     assert resolved.event_time({}) is None
     assert resolved.event_time(None) is None
+    # No offset reads as UTC; a leap second as the second before it.
+    assert resolved.event_time({"created_at": "2026-03-01T10:00:00"}) == datetime(
+        2026, 3, 1, 10, tzinfo=UTC
+    )
+    assert resolved.event_time({"created_at": "2016-12-31T23:59:60.5Z"}) == datetime(
+        2016, 12, 31, 23, 59, 59, 500000, tzinfo=UTC
+    )
+    assert resolved.freshness_checked  # created_at is a date-time in the schema
+
+
+@pytest.mark.parametrize(
+    ("at", "checked"),
+    [
+        ({"type": "string", "format": "date-time"}, True),
+        ({"type": "string"}, False),
+        ({"$ref": "#/$defs/moment"}, False),  # reached through a reference: not trusted
+        ({"anyOf": [{"type": "string", "format": "date-time"}, {"type": "integer"}]}, False),
+    ],
+)
+def test_freshness_field_is_checked_only_where_the_schema_asserts_a_date_time(
+    at: dict[str, Any], checked: bool
+) -> None:
+    doc = copy.deepcopy(DOC)
+    doc["schema"]["properties"]["at"] = at
+    doc["schema"]["$defs"] = {"moment": {"type": "string", "format": "date-time"}}
+    resolved = ContractSource.from_contract(Contract.from_document(doc)).current()
+    assert resolved.freshness_checked is checked
 
 
 def test_framing_modes() -> None:

@@ -90,7 +90,7 @@ def kafka(
         help="auto (a leading 0 byte is Confluent framing), none, or confluent (required).",
     ),
     commit_every: int = typer.Option(
-        1000, "--commit-every", min=1, help="Commit after this many handled records..."
+        5000, "--commit-every", min=1, help="Commit after this many handled records..."
     ),
     commit_interval_ms: int = typer.Option(
         1000, "--commit-interval-ms", min=1, help="...or this long, whichever comes first."
