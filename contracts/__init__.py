@@ -22,7 +22,7 @@ from contracts.model import (
     Volume,
     canonical_json,
 )
-from contracts.paths import FieldPath, field_schemas, parse_path
+from contracts.paths import FieldPath, field_schemas, parse_path, plain_date_times
 from contracts.problems import ContractError, Problem
 from contracts.rules import CompiledRule, RuleSyntaxError, compile_rule
 from contracts.validation import check_document, load_contract, record_validator_class
@@ -62,6 +62,7 @@ __all__ = [
     "parse_duration",
     "parse_path",
     "parse_text",
+    "plain_date_times",
     "read_file",
     "record_validator_class",
 ]

@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["FieldPath", "field_schemas", "is_date_time", "iter_fields", "parse_path"]
+__all__ = [
+    "FieldPath",
+    "field_schemas",
+    "is_date_time",
+    "iter_fields",
+    "parse_path",
+    "plain_date_times",
+]
 
 FieldPath = tuple[str, ...]
 
@@ -133,3 +140,25 @@ def iter_fields(root: Mapping[str, Any] | bool, prefix: FieldPath = ()) -> Itera
 def is_date_time(root: Mapping[str, Any] | bool, path: FieldPath) -> bool:
     """Whether the field is declared as an RFC 3339 date-time string."""
     return any(s.get("format") == "date-time" for s in field_schemas(root, path))
+
+
+def plain_date_times(root: Mapping[str, Any] | bool) -> frozenset[FieldPath]:
+    """Fields that a record valid against `root` holds as RFC 3339 text whenever a string.
+
+    Strict, unlike `is_date_time`: only fields reached through plain ``properties`` with
+    ``format: date-time`` there (a field behind ``$ref`` or a branch may hold other text).
+    """
+    found: set[FieldPath] = set()
+
+    def visit(node: Any, path: FieldPath) -> None:
+        if not isinstance(node, Mapping):
+            return
+        if path and node.get("format") == "date-time":
+            found.add(path)
+        properties = node.get("properties")
+        if isinstance(properties, Mapping):
+            for name, child in properties.items():
+                visit(child, (*path, str(name)))
+
+    visit(root, ())
+    return frozenset(found)

@@ -14,6 +14,7 @@ interpreter — correct, but ~100x slower; `CompiledCel.native` tells which one 
 from __future__ import annotations
 
 import ast
+import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -67,14 +68,20 @@ def compile_cel(expression: str) -> CompiledCel:
 
 
 @cache
-def compile_all(expressions: tuple[str, ...]) -> Evaluate | None:
+def compile_all(
+    expressions: tuple[str, ...], date_times: frozenset[tuple[str, ...]] = frozenset()
+) -> Evaluate | None:
     """One function that is True exactly when every expression evaluates to ``true``.
 
     The fast path of a record that passes all its rules: one call and one ``try`` instead
     of one per rule. Anything else (false, an error) answers False, and the caller asks
     each rule on its own to say why. None when some expression is not native.
+
+    `date_times`: fields of ``this`` (as paths) that the caller has validated as RFC 3339
+    date-times wherever they are strings (a JSON Schema ``format``, asserted). Comparisons
+    of two of them through ``timestamp()`` then compare the texts when that is exact.
     """
-    generator = _Generator(membership_only=True)
+    generator = _Generator(membership_only=True, date_times=date_times)
     bodies = []
     for expression in expressions:
         try:
@@ -148,6 +155,30 @@ def _timestamp(value: Any) -> datetime:
     if parsed.tzinfo is None:
         raise ValueError(f"timestamp {value!r} has no time zone")
     return parsed
+
+
+def _compare_times(compare: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    """`compare` of ``timestamp(a)`` and ``timestamp(b)``, for texts known to be RFC 3339.
+
+    Two such texts of one length, in UTC ("...Z") with "T" between date and time, order as
+    their times do. Left to `_timestamp` are the RFC 3339 texts it refuses (a leap second,
+    the year 0000, a lowercase "t") and those it rounds (more than six fraction digits).
+    """
+
+    def compare_times(a: Any, b: Any) -> bool:
+        if (
+            type(a) is str
+            and type(b) is str
+            and len(a) == len(b) <= 27
+            and a[-1] == b[-1] == "Z"
+            and a[10] == b[10] == "T"
+            and a[17] != "6" != b[17]
+            and a > "0001" < b
+        ):
+            return compare(a, b)
+        return compare(_timestamp(a), _timestamp(b))
+
+    return compare_times
 
 
 def _duration(value: Any) -> timedelta:
@@ -229,6 +260,10 @@ _RUNTIME: dict[str, Any] = {
     "_bool": _truthy,
     "_truthy": _truthy,
     "_UTC": UTC,
+    **{
+        f"_times_{name}": _compare_times(getattr(operator, name))
+        for name in ("lt", "le", "gt", "ge", "eq", "ne")
+    },
 }
 
 # -- code generation -----------------------------------------------------------------------
@@ -244,6 +279,14 @@ _BINARY = {
     "addition_add": "+",
     "addition_sub": "-",
     "multiplication_mul": "*",
+}
+_TIME_RELATIONS = {
+    "relation_lt": "lt",
+    "relation_le": "le",
+    "relation_gt": "gt",
+    "relation_ge": "ge",
+    "relation_eq": "eq",
+    "relation_ne": "ne",
 }
 _FUNCTIONS = {
     "size": "_size",
@@ -274,14 +317,20 @@ class _Generator:
     third of ``all(<generator expression>)`` per record, with the same short-circuit.
     `membership_only` spells ``has()`` as a bare ``in`` test of the map's keys: for the
     all-rules fast path, where any error only means "ask each rule on its own", and the
-    per-rule path keeps the descriptive TypeError.
+    per-rule path keeps the descriptive TypeError. `date_times`: see `compile_all`.
     """
 
-    def __init__(self, *, membership_only: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        membership_only: bool = False,
+        date_times: frozenset[tuple[str, ...]] = frozenset(),
+    ) -> None:
         self.counter = 0
         self.booleans: set[str] = set()  # generated expressions known to yield a bool
         self.loops: list[str] = []  # macro functions, in the order they were made
         self.membership_only = membership_only
+        self.date_times = date_times
 
     def _bool(self, source: str) -> str:
         self.booleans.add(source)
@@ -337,6 +386,12 @@ class _Generator:
         if len(node.children) == 1:
             return self._single(node, scope)
         op_node = self._child(node, 0)
+        if op_node.data in _TIME_RELATIONS and self.date_times:
+            a = self._date_time_argument(self._child(op_node, 0), scope)
+            b = self._date_time_argument(self._child(node, 1), scope)
+            if a is not None and b is not None:
+                name = _TIME_RELATIONS[op_node.data]
+                return self._bool(f"_times_{name}({self.expr(a, scope)}, {self.expr(b, scope)})")
         left = self.expr(self._child(op_node, 0), scope)
         right = self.expr(self._child(node, 1), scope)
         if op_node.data == "multiplication_div":
@@ -351,6 +406,23 @@ class _Generator:
     _relation = _binary
     _addition = _binary
     _multiplication = _binary
+
+    def _date_time_argument(self, node: Node, scope: dict[str, str]) -> Node | None:
+        """The argument of ``timestamp(this.f...)`` when that field is in `date_times`."""
+        call = _leaf(node)
+        if call.data != "ident_arg" or str(call.children[0]) != "timestamp":
+            return None
+        args = self._args(call, 1)
+        if len(args) != 1 or scope.get(RECORD) != "this":
+            return None
+        path: list[str] = []
+        field = _leaf(args[0])
+        while field.data == "member_dot":
+            path.insert(0, str(field.children[1]))
+            field = _leaf(self._child(field, 0))
+        if field.data != "ident" or str(field.children[0]) != RECORD:
+            return None
+        return args[0] if tuple(path) in self.date_times else None
 
     def _unary(self, node: Node, scope: dict[str, str]) -> str:
         if len(node.children) == 1:

@@ -70,7 +70,7 @@ class ResolvedContract:
         sla = self.contract.sla
         path = parse_path(sla.freshness.field) if sla and sla.freshness else None
         object.__setattr__(self, "freshness_field", path)
-        checked = path is not None and _declared_date_time(self.contract.schema, path)
+        checked = path is not None and path in self.validator.date_times
         object.__setattr__(self, "freshness_checked", checked)
 
     @property
@@ -111,19 +111,6 @@ def parse_event_time(text: str) -> datetime | None:
         except ValueError:
             return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _declared_date_time(schema: Any, path: FieldPath) -> bool:
-    """Whether `path` leads through plain ``properties`` to a ``format: date-time`` string.
-
-    Strict on purpose: a field reached through ``$ref`` or a branch may hold other values.
-    """
-    for part in path:
-        properties = schema.get("properties") if isinstance(schema, Mapping) else None
-        if not isinstance(properties, Mapping) or part not in properties:
-            return False
-        schema = properties[part]
-    return isinstance(schema, Mapping) and schema.get("format") == "date-time"
 
 
 def is_contract_file(spec: str) -> bool:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import jsonschema_rs
 import orjson
 
-from contracts import Contract, Severity
+from contracts import Contract, FieldPath, Severity, plain_date_times
 from enforcers.cel_python import CelEvaluationError, CompiledCel, compile_all, compile_cel
 
 __all__ = ["Failure", "RecordValidator", "validator_for"]
@@ -89,10 +90,14 @@ class RecordValidator:
         self._rules = tuple(
             _Rule(rule.name, rule.severity, compile_cel(rule.expression)) for rule in contract.rules
         )
+        self.date_times: frozenset[FieldPath] = plain_date_times(contract.schema)
+        """Fields a valid record holds as RFC 3339 text (when a string): formats asserted."""
         # A record that passes every rule (the common case) costs one call; when some rule
         # is not native there is no such call, and each rule is asked on its own.
-        self._rules_hold = compile_all(tuple(rule.expression for rule in contract.rules)) or _never
+        expressions = tuple(rule.expression for rule in contract.rules)
+        self._rules_hold = compile_all(expressions, self.date_times) or _never
         self._is_valid = self._schema.is_valid
+        self.validate_json = self._json_validator()
 
     @property
     def rules_native(self) -> int:
@@ -164,18 +169,30 @@ class RecordValidator:
     def is_valid(self, record: Any) -> bool:
         return not any(f.severity is Severity.ERROR for f in self.validate(record))
 
-    def validate_json(self, raw: bytes | str) -> tuple[Any, list[Failure]]:
-        """Parse and validate one JSON value; unparseable input is a `parse` failure."""
-        try:
-            record = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            return None, [self._failure("parse", "json", "", f"not JSON: {exc}", Severity.ERROR)]
-        # `validate`, inlined: this is the per-record path of every stream.
-        if self._is_valid(record):
-            if self._rules_hold(record):
-                return record, []
-            return record, self._rule_failures(record)
-        return record, self._schema_failures(record)
+    validate_json: Callable[[bytes | str], tuple[Any, list[Failure]]]
+    """Parse and validate one JSON value; unparseable input is a `parse` failure."""
+
+    def _json_validator(self) -> Callable[[bytes | str], tuple[Any, list[Failure]]]:
+        # `validate`, inlined in a closure: this is the per-record path of every stream, and
+        # closure cells are cheaper to read than attributes.
+        loads, decode_error = orjson.loads, orjson.JSONDecodeError
+        is_valid, rules_hold = self._is_valid, self._rules_hold
+        rule_failures, schema_failures = self._rule_failures, self._schema_failures
+
+        def validate_json(raw: bytes | str) -> tuple[Any, list[Failure]]:
+            try:
+                record = loads(raw)
+            except decode_error as exc:
+                return None, [
+                    self._failure("parse", "json", "", f"not JSON: {exc}", Severity.ERROR)
+                ]
+            if is_valid(record):
+                if rules_hold(record):
+                    return record, []
+                return record, rule_failures(record)
+            return record, schema_failures(record)
+
+        return validate_json
 
 
 def _never(_record: Any) -> bool:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+import jsonschema_rs
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from enforcers.cel_python import CelEvaluationError, compile_all, compile_cel
@@ -88,6 +90,58 @@ def test_the_fast_path_is_false_where_has_meets_a_non_map() -> None:
     assert fast is not None
     assert fast(record) is False
     assert outcome(compile_cel("!has(this.c.x)").evaluate, record) == "error"
+
+
+_RFC3339 = jsonschema_rs.validator_for({"format": "date-time"}, validate_formats=True)
+
+
+@st.composite
+def rfc3339_texts(draw: st.DrawFn) -> str:
+    """Texts that a schema with ``format: date-time`` lets through, edge cases included."""
+    moment = draw(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)))
+    year = draw(st.sampled_from([f"{moment.year:04d}", "0000"]))
+    day = draw(st.sampled_from([f"{moment:%m-%d}", "02-29"]))  # Feb 29 in any year
+    second = draw(st.sampled_from([f"{moment:%S}", "60"]))  # a leap second
+    fraction = draw(st.sampled_from(["", ".5", ".123", ".123456", ".1234567", ".123456789"]))
+    zone = draw(st.sampled_from(["Z", "Z", "Z", "z", "+00:00", "+05:30", "-01:00"]))
+    separator = draw(st.sampled_from(["T", "T", "t"]))
+    text = f"{year}-{day}{separator}{moment:%H:%M}:{second}{fraction}{zone}"
+    assume(_RFC3339.is_valid(text))
+    return text
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    a=rfc3339_texts(),
+    b=rfc3339_texts(),
+    op=st.sampled_from(["<", "<=", ">", ">=", "==", "!="]),
+    data=st.data(),
+)
+def test_checked_date_times_compare_as_their_times_do(
+    a: str, b: str, op: str, data: st.DataObject
+) -> None:
+    # Fields the schema asserts as date-times compare as text on the fast path; the verdict
+    # must be the per-rule one, which parses both (or fails to).
+    if data.draw(st.booleans()):  # the common case: one shape, a digit or two apart
+        i = data.draw(st.sampled_from([3, 6, 9, 12, 15, 18]))
+        b = a[:i] + data.draw(st.sampled_from("0123456789")) + a[i + 1 :]
+        assume(_RFC3339.is_valid(b))
+    expression = f"timestamp(this.a) {op} timestamp(this.b)"
+    fast = compile_all((expression,), frozenset({("a",), ("b",)}))
+    assert fast is not None
+    record = {"a": a, "b": b}
+    assert fast(record) is (outcome(compile_cel(expression).evaluate, record) is True)
+
+
+def test_checked_date_times_take_the_text_comparison() -> None:
+    expression = "timestamp(this.a) < timestamp(this.b)"
+    fast = compile_all((expression,), frozenset({("a",), ("b",)}))
+    unchecked = compile_all((expression,), frozenset({("a",)}))
+    assert fast is not None and unchecked is not None
+    assert "_times_lt" in fast.__code__.co_names
+    assert "_times_lt" not in unchecked.__code__.co_names
+    record = {"a": "2024-01-01T00:00:00Z", "b": "2024-01-01T00:00:01Z"}
+    assert fast(record) is unchecked(record) is True
 
 
 def test_integer_division_truncates_like_cel() -> None:
