@@ -445,14 +445,14 @@ class ValidatingConsumer(Iterator[ValidRecord]):
             # The rest of this poll batch; left for the loop above after a commit, which may
             # have changed the batch (a rebalance drops the records of revoked partitions).
             buffer = self._buffer
-            current = self.source.current() if unframed else None
-            validate = current.validator.validate_json if current is not None else None
+            current = self.source.current()
+            validate = current.validator.validate_json
             for position in range(self._position, len(buffer)):
                 message = buffer[position]
                 self._position = position + 1
                 raw = message.value
                 try:
-                    if validate is not None and raw and raw[0] != 0:
+                    if unframed and raw and raw[0] != 0:
                         resolved, global_id = current, None
                         record, failures = validate(raw)
                     else:
@@ -464,7 +464,6 @@ class ValidatingConsumer(Iterator[ValidRecord]):
                     # id): the next call starts with this record again.
                     self._position = position
                     raise
-                assert resolved is not None
                 stats.records += 1
                 tally = self._tallies.get(resolved)
                 if tally is None:
@@ -487,8 +486,8 @@ class ValidatingConsumer(Iterator[ValidRecord]):
                 offsets[message.topic, message.partition] = message.offset
                 self._uncommitted += 1
                 if self._uncommitted >= commit_every or (
-                    # The clock is read every 64 records, not for each: per record, it
-                    # would be a fifth of this bookkeeping.
+                    # The clock is read every 64 records only: per record, it would cost
+                    # ~0.1 us, a tenth of this bookkeeping.
                     not self._uncommitted & 63 and time.monotonic() >= self._commit_due
                 ):
                     self._commit_periodically()
