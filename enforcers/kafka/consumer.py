@@ -496,7 +496,11 @@ class ValidatingConsumer(Iterator[ValidRecord]):
                     break
 
     def _ended(self) -> bool:
-        """Iteration should end: `stop` or `close` was called."""
+        """Iteration should end: `stop` or `close` was called.
+
+        A call rather than the test inline, so that mypy does not take the flags as still
+        false after a yield (they change while the generator waits).
+        """
         return self._stopping or self._closed
 
     def _breached(
