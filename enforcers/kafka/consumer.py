@@ -138,34 +138,40 @@ class ValidRecord:
 class _Tally:
     """Records of one contract version since the last report to the BreachReporter.
 
-    Observations go to the reporter once per poll batch, not once per record.
+    Observations go to the reporter once per poll batch, not once per record; the event
+    times of valid records are kept as text until then.
     """
 
+    checked: bool  # the version asserts format date-time on the event time field
     records: int = 0
     valid: int = 0
     invalid: int = 0
-    latest: datetime | None = None  # the greatest event time of a valid record, parsed...
-    latest_text: str = ""  # ...or the greatest RFC 3339 UTC text ("...Z"), parsed on report
-
-    def see(self, text: str, checked: bool) -> None:
-        """Count in a valid record's event time (`checked`: its format was validated)."""
-        latest = self.latest_text
-        if checked and text[-1:] == "Z" and text[10:11] == "T" and len(text) == len(latest or text):
-            # Valid RFC 3339 UTC texts of one length order as their times do: records are
-            # only compared, and one text per report is parsed.
-            if text > latest:
-                self.latest_text = text
-            return
-        moment = parse_event_time(text)
-        if moment is not None and (self.latest is None or moment > self.latest):
-            self.latest = moment
+    texts: list[str] = field(default_factory=list)
 
     def latest_time(self) -> datetime | None:
-        """The greatest event time seen."""
-        moment = parse_event_time(self.latest_text) if self.latest_text else None
-        if moment is None or (self.latest is not None and self.latest > moment):
-            return self.latest
-        return moment
+        """The greatest event time among `texts`."""
+        texts = self.texts
+        if not texts:
+            return None
+        if self.checked and _one_utc_shape(texts):
+            # Valid RFC 3339 UTC texts of one shape order as their times: one is parsed.
+            latest = parse_event_time(max(texts))
+            if latest is not None:
+                return latest
+        return max(filter(None, map(parse_event_time, texts)), default=None)
+
+
+def _one_utc_shape(texts: list[str]) -> bool:
+    """Whether all `texts` have one length, a "T" at index 10 and a final "Z"."""
+    lengths = set(map(len, texts))
+    if len(lengths) != 1:
+        return False
+    (length,) = lengths
+    if length <= 10:
+        return False
+    # One string and two slices: a few ns per text, where a loop over them costs ~100.
+    joined, count = "".join(texts), len(texts)
+    return joined[length - 1 :: length] == "Z" * count and joined[10::length] == "T" * count
 
 
 @dataclass(slots=True)
@@ -449,7 +455,6 @@ class ValidatingConsumer(Iterator[ValidRecord]):
             validate = current.validator.validate_json
             for position in range(self._position, len(buffer)):
                 message = buffer[position]
-                self._position = position + 1
                 raw = message.value
                 try:
                     if unframed and raw and raw[0] != 0:
@@ -459,25 +464,30 @@ class ValidatingConsumer(Iterator[ValidRecord]):
                         resolved, global_id, record, failures = check_raw(
                             self.source, raw, self.framing
                         )
+                    invalid = bool(failures) and is_invalid(failures)
+                    if invalid:
+                        self._dead_letter(message, resolved, global_id, failures)
                 except BaseException:
                     # Not handled (say the registry was unreachable to look up its schema
-                    # id): the next call starts with this record again.
+                    # id, or the DLQ write could not start): nothing was counted, and the
+                    # next call starts with this record again.
                     self._position = position
                     raise
+                self._position = position + 1
                 stats.records += 1
                 tally = self._tallies.get(resolved)
                 if tally is None:
-                    tally = self._tallies[resolved] = _Tally()
+                    tally = self._tallies[resolved] = _Tally(resolved.freshness_checked)
                 tally.records += 1
-                if not failures or not self._breached(
-                    message, resolved, global_id, record, failures, tally
-                ):
+                if failures:
+                    self._count_failures(resolved, record, failures, invalid, tally)
+                if not invalid:
                     stats.valid += 1
                     tally.valid += 1
                     if resolved.freshness_field is not None:
                         text = resolved.event_text(record)
                         if text is not None:
-                            tally.see(text, resolved.freshness_checked)
+                            tally.texts.append(text)
                     self._yielded = message
                     yield ValidRecord(record, resolved, message, tuple(failures))
                     if self._yielded is not message:
@@ -503,31 +513,19 @@ class ValidatingConsumer(Iterator[ValidRecord]):
         """
         return self._stopping or self._closed
 
-    def _breached(
+    def _count_failures(
         self,
-        message: Any,
         resolved: ResolvedContract,
-        global_id: int | None,
         record: Any,
         failures: list[Failure],
-        tally: _Tally,
-    ) -> bool:
-        """Report `failures`; True (and the record dead-lettered) if one is an error."""
-        if self.reporter is not None:
-            self.reporter.add_failures(resolved.contract, resolved.version, failures, record)
-        if not is_invalid(failures):
-            return False
-        self._invalid(message, resolved, global_id, failures, tally)
-        return True
-
-    def _invalid(
-        self,
-        message: Any,
-        resolved: ResolvedContract,
-        global_id: int | None,
-        failures: list[Failure],
+        invalid: bool,
         tally: _Tally,
     ) -> None:
+        """Report `failures` (errors or warnings); count the record if it was invalid."""
+        if self.reporter is not None:
+            self.reporter.add_failures(resolved.contract, resolved.version, failures, record)
+        if not invalid:
+            return
         stats = self.stats
         stats.invalid += 1
         tally.invalid += 1
@@ -535,10 +533,6 @@ class ValidatingConsumer(Iterator[ValidRecord]):
         for failure in failures:
             key = f"{failure.kind}:{failure.rule}"
             per_rule[key] = per_rule.get(key, 0) + 1
-        schema_id = global_id if global_id is not None else resolved.global_id
-        self._dead_letter(
-            message, contract_headers(resolved.name, resolved.version, schema_id), failures
-        )
 
     def _report(self) -> None:
         """Hand the reporter the observations counted since the last call."""
@@ -555,7 +549,14 @@ class ValidatingConsumer(Iterator[ValidRecord]):
                 tally.latest_time(),
             )
 
-    def _dead_letter(self, message: Any, headers: Headers, failures: list[Failure]) -> None:
+    def _dead_letter(
+        self,
+        message: Any,
+        resolved: ResolvedContract,
+        global_id: int | None,
+        failures: list[Failure],
+    ) -> None:
+        """Start the DLQ write of an invalid record (its acknowledgement is checked later)."""
         if self.dlq_topic is None:
             log.info(
                 "dropping invalid record %s[%s]@%s",
@@ -565,9 +566,10 @@ class ValidatingConsumer(Iterator[ValidRecord]):
             )
             return
         timestamp = message.timestamp if message.timestamp is not None else -1
+        schema_id = global_id if global_id is not None else resolved.global_id
         headers = [
             *without_accord(message.headers),
-            *headers,
+            *contract_headers(resolved.name, resolved.version, schema_id),
             failures_header(failures),
             (HEADER_TOPIC, message.topic.encode()),
             (HEADER_PARTITION, str(message.partition).encode()),

@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 import pytest
+from kafka import KafkaProducer
+from kafka.errors import KafkaTimeoutError
 
 from contracts import load_file
 from enforcers.contract_source import ContractSource
@@ -183,6 +185,62 @@ def test_commits_what_was_handled_and_redelivers_the_record_in_hand(
         rest = [number(r.key) for r in consumer]
     assert rest == list(range(14, 30))
     assert committed(kafka_broker, group, topic) == {0: 30}
+
+
+class _RefusingProducer(KafkaProducer):  # type: ignore[misc]
+    """Refuses its first send, as kafka-python does when topic metadata does not come in time."""
+
+    refused = 0
+
+    def send(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.refused:
+            self.refused += 1
+            raise KafkaTimeoutError("Failed to update metadata after 60.0 secs.")
+        return super().send(*args, **kwargs)
+
+
+def test_a_dead_letter_that_cannot_start_is_tried_again_and_counted_once(
+    kafka_broker: str, names: Any, tmp_path: Path
+) -> None:
+    topic, dlq, group = names("in"), names("dlq"), names("group")
+    create_topics(kafka_broker, topic, dlq, partitions=1)
+    messages, bad = mixed_stream(40, every=10)
+    produce(kafka_broker, topic, messages)
+    batches: list[Any] = []
+    reporter = BreachReporter(
+        batches.append, source=group, spool_dir=tmp_path / "spool", flush_interval=3600
+    )
+    producer = _RefusingProducer(bootstrap_servers=kafka_broker)
+    got, refusals = [], 0
+    with ValidatingConsumer(
+        topic,
+        contract=orders_source(),
+        group_id=group,
+        dlq_topic=dlq,
+        reporter=reporter,
+        producer=producer,
+        **settings(kafka_broker),
+    ) as consumer:
+        while True:
+            try:  # the application carries on after the error, as a long-running one would
+                got.extend(number(record.key) for record in consumer)
+                break
+            except KafkaTimeoutError:
+                refusals += 1
+        stats = consumer.stats
+    producer.close()
+    assert reporter.close()
+
+    assert refusals == 1
+    assert got == [i for i in range(40) if i not in bad]
+    # The refused record was written on the next try, and counted once.
+    assert sorted(number(m.key) for m in read_all(kafka_broker, dlq)) == sorted(bad)
+    assert (stats.records, stats.valid, stats.invalid) == (40, 36, 4)
+    observations = [o for batch in batches for o in batch["observations"]]
+    assert sum(o["records"] for o in observations) == 40
+    assert sum(o["invalid"] for o in observations) == 4
+    assert sum(b["count"] for batch in batches for b in batch["breaches"]) == 4
+    assert committed(kafka_broker, group, topic) == {0: 40}
 
 
 def test_partitions_revoked_in_a_rebalance_are_committed_first(

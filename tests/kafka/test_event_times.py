@@ -1,9 +1,10 @@
-"""The consumer's running maximum of event times: compared as text, parsed once per report."""
+"""The consumer's latest event time per report: texts compared when their shape allows it."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -36,9 +37,7 @@ def date_time_texts(draw: st.DrawFn) -> str:
 
 @given(st.lists(date_time_texts(), min_size=1, max_size=30))
 def test_the_latest_event_time_is_the_greatest_whatever_the_shapes(texts: list[str]) -> None:
-    tally = _Tally()
-    for text in texts:
-        tally.see(text, checked=True)
+    tally = _Tally(checked=True, texts=list(texts))
     expected = max(m for m in map(parse_event_time, texts) if m is not None)
     assert tally.latest_time() == expected
 
@@ -46,8 +45,28 @@ def test_the_latest_event_time_is_the_greatest_whatever_the_shapes(texts: list[s
 def test_unchecked_text_is_parsed_record_by_record() -> None:
     # Without the schema's date-time check a text could be anything: "9999-99-99T..."
     # compares greatest, yet is not a time, and must not hide the real latest one.
-    tally = _Tally()
-    for text in ["2026-01-01T00:00:00Z", "9999-99-99T99:99:99Z", "2026-01-01T00:00:01Z"]:
-        tally.see(text, checked=False)
-    assert tally.latest_time() == datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC)
-    assert tally.latest_text == ""
+    texts = ["2026-01-01T00:00:00Z", "9999-99-99T99:99:99Z", "2026-01-01T00:00:01Z"]
+    assert _Tally(checked=False, texts=texts).latest_time() == datetime(
+        2026, 1, 1, 0, 0, 1, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        # One length, but not all UTC: an offset puts the text that sorts last earlier.
+        ["2026-01-01T00:30:00.0000Z", "2026-01-01T01:00:00+01:00"],
+        # One length, one "t" in lower case (valid RFC 3339), which sorts after "T".
+        ["2026-01-01T00:00:01Z", "2026-01-01t00:00:00Z"],
+        # All "...Z", lengths differ: "00.5Z" sorts before "00Z" yet is later.
+        ["2026-01-01T00:00:00Z", "2026-01-01T00:00:00.5Z"],
+    ],
+)
+def test_texts_of_mixed_shapes_are_each_parsed(texts: list[str]) -> None:
+    expected = max(m for m in map(parse_event_time, texts) if m is not None)
+    assert _Tally(checked=True, texts=texts).latest_time() == expected
+    assert _Tally(checked=True, texts=texts[::-1]).latest_time() == expected
+
+
+def test_no_texts_no_time() -> None:
+    assert _Tally(checked=True).latest_time() is None
