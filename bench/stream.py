@@ -255,14 +255,15 @@ class WrappedReader:
 
 
 def thread_clocks() -> dict[int, float]:
-    """CPU seconds so far of each live thread of this process, by native thread id."""
+    """CPU seconds so far of each thread of this process, by thread id.
+
+    Read from /proc, so that threads of native libraries (which Python's `threading` does
+    not list) count too.
+    """
     clocks = {}
-    for thread in threading.enumerate():
-        if thread.ident is not None and thread.native_id is not None:
-            with contextlib.suppress(OSError):  # it ended meanwhile
-                clocks[thread.native_id] = time.clock_gettime(
-                    time.pthread_getcpuclockid(thread.ident)
-                )
+    for tid in os.listdir("/proc/self/task"):
+        with contextlib.suppress(OSError), open(f"/proc/self/task/{tid}/schedstat") as stat:
+            clocks[int(tid)] = int(stat.read().split()[0]) / 1e9  # OSError: it ended
     return clocks
 
 

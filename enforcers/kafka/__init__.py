@@ -1,8 +1,9 @@
-"""Streaming enforcement on Kafka (kafka-python): consumer and producer wrappers, the bridge.
+"""Streaming enforcement on Kafka: kafka-python consumer and producer wrappers, the bridge.
 
 `ValidatingConsumer` hands the application valid records only and dead-letters the rest,
 committing offsets only for records fully handled; `ValidatingProducer` checks records
-before they are sent; `run_bridge` is ``accord enforce kafka``.
+before they are sent; `run_bridge` is ``accord enforce kafka``. Dead letters and the
+bridge's valid records are written by a `RecordWriter` (librdkafka).
 """
 
 from enforcers.kafka.bridge import run_bridge
@@ -25,6 +26,7 @@ from enforcers.kafka.common import (
 )
 from enforcers.kafka.consumer import ConsumerStats, ValidatingConsumer, ValidRecord
 from enforcers.kafka.producer import ValidatingProducer
+from enforcers.kafka.writer import Delivery, RecordWriter
 
 __all__ = [
     "HEADER_CONTRACT",
@@ -38,7 +40,9 @@ __all__ = [
     "HEADER_VERSION",
     "ConsumerStats",
     "ContractViolation",
+    "Delivery",
     "Framing",
+    "RecordWriter",
     "SendFailed",
     "ValidRecord",
     "ValidatingConsumer",

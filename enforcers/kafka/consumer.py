@@ -48,6 +48,7 @@ from enforcers.kafka.common import (
     is_invalid,
     without_accord,
 )
+from enforcers.kafka.writer import RecordWriter
 from enforcers.record_validator import Failure
 from enforcers.registry_client import RegistryClient
 from enforcers.reporting import BreachReporter
@@ -55,18 +56,6 @@ from enforcers.reporting import BreachReporter
 __all__ = ["ConsumerStats", "ValidRecord", "ValidatingConsumer", "resolve_source"]
 
 log = logging.getLogger(__name__)
-
-# Dead letters are waited for by nobody but the next commit, so they are batched: kafka-python's
-# produce path is pure Python (its CRC included). Its IO thread spends ~1.7 ms of CPU per
-# request, and more per byte, which gzip (in the standard library) cuts to a third. At 150
-# dead letters a second that thread costs ~60 us per record with a 1 s linger, 140-200 us
-# with 100 ms. The linger stays below `commit_interval_ms`; a commit that comes due while
-# an earlier one still waits for its dead letters flushes them (see `_commit_periodically`).
-DLQ_PRODUCER_CONFIG: Mapping[str, Any] = {
-    "acks": "all",
-    "linger_ms": 1000,
-    "compression_type": "gzip",
-}
 
 
 class ValidRecord:
@@ -245,9 +234,12 @@ class ValidatingConsumer(Iterator[ValidRecord]):
     (``registry``: a RegistryClient or URL for names). `dlq_topic` None drops invalid
     records after reporting them. `reporter` (source: the group id, by convention) is told
     about every record; the consumer neither starts nor closes it. Further keyword
-    arguments configure the KafkaConsumer (``auto_offset_reset``, ``session_timeout_ms``...);
-    `producer_config` the DLQ producer. `consumer_timeout_ms` ends iteration after that
-    long without a record while partitions are assigned (default: never).
+    arguments configure the KafkaConsumer (``auto_offset_reset``, ``session_timeout_ms``...).
+    Dead letters are written by a `RecordWriter` (librdkafka) made on first use, which
+    `producer_config` configures (librdkafka settings: ``security.protocol``...); or by
+    `producer`, a RecordWriter or kafka-python KafkaProducer of the caller's, left open.
+    `consumer_timeout_ms` ends iteration after that long without a record while partitions
+    are assigned (default: never).
     """
 
     def __init__(
@@ -265,7 +257,7 @@ class ValidatingConsumer(Iterator[ValidRecord]):
         commit_interval_ms: int = 5000,
         consumer_timeout_ms: float = math.inf,
         poll_timeout_ms: int = 200,
-        producer: KafkaProducer | None = None,
+        producer: RecordWriter | KafkaProducer | None = None,
         producer_config: Mapping[str, Any] | None = None,
         send_timeout: float = 60.0,
         **consumer_config: Any,
@@ -290,7 +282,7 @@ class ValidatingConsumer(Iterator[ValidRecord]):
         self._send_timeout = send_timeout
         self._owns_producer = producer is None
         self._producer = producer
-        self._producer_config = {**DLQ_PRODUCER_CONFIG, **(producer_config or {})}
+        self._producer_config = dict(producer_config or {})
         self._bootstrap_servers = bootstrap_servers
         # Bookkeeping: last handled offset per (topic, partition), sends not yet checked.
         self._handled_offsets: dict[tuple[str, int], int] = {}
@@ -327,11 +319,11 @@ class ValidatingConsumer(Iterator[ValidRecord]):
         return self._consumer
 
     @property
-    def producer(self) -> KafkaProducer:
-        """The producer DLQ records are written with (created on first use)."""
+    def producer(self) -> RecordWriter | KafkaProducer:
+        """What DLQ records are written with (a RecordWriter made on first use by default)."""
         if self._producer is None:
-            self._producer = KafkaProducer(
-                bootstrap_servers=self._bootstrap_servers, **self._producer_config
+            self._producer = RecordWriter(
+                self._bootstrap_servers, self._producer_config, max_block=self._send_timeout
             )
         return self._producer
 

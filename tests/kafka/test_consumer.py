@@ -16,7 +16,8 @@ from kafka.errors import KafkaTimeoutError
 
 from contracts import load_file
 from enforcers.contract_source import ContractSource
-from enforcers.kafka import ValidatingConsumer, ValidRecord
+from enforcers.kafka import SendFailed, ValidatingConsumer, ValidRecord
+from enforcers.kafka.writer import RecordWriter
 from enforcers.reporting import BreachReporter
 from tests.kafka.helpers import (
     BREAKS,
@@ -31,6 +32,7 @@ from tests.kafka.helpers import (
     produce,
     read_all,
 )
+from tests.processes import free_port
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -241,6 +243,33 @@ def test_a_dead_letter_that_cannot_start_is_tried_again_and_counted_once(
     assert sum(o["invalid"] for o in observations) == 4
     assert sum(b["count"] for batch in batches for b in batch["breaches"]) == 4
     assert committed(kafka_broker, group, topic) == {0: 40}
+
+
+def test_a_dead_letter_never_acknowledged_stops_the_commits(kafka_broker: str, names: Any) -> None:
+    topic, group = names("in"), names("group")
+    create_topics(kafka_broker, topic, partitions=1)
+    messages, bad = mixed_stream(40, every=10)
+    produce(kafka_broker, topic, messages)
+    # Dead letters go to a broker that is not there: none is ever acknowledged.
+    nowhere = RecordWriter(f"127.0.0.1:{free_port()}", {"message.timeout.ms": 1000})
+    got: list[int] = []
+    with (
+        pytest.raises(SendFailed, match="could not be written"),
+        ValidatingConsumer(
+            topic,
+            contract=orders_source(),
+            group_id=group,
+            dlq_topic=names("dlq"),
+            producer=nowhere,
+            commit_every=5,
+            **settings(kafka_broker),
+        ) as consumer,
+    ):
+        got.extend(number(record.key) for record in consumer)
+    first_bad = min(bad)
+    assert got[:first_bad] == list(range(first_bad))
+    # Nothing at or after the unwritten dead letter was committed: it is read again.
+    assert committed(kafka_broker, group, topic).get(0, 0) <= first_bad
 
 
 def test_partitions_revoked_in_a_rebalance_are_committed_first(
