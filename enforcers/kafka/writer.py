@@ -31,8 +31,8 @@ WRITER_CONFIG: Mapping[str, Any] = {
     # Batches are built in librdkafka's own threads: a short linger is cheap, and records
     # forwarded by the bridge are not held back for long.
     "linger.ms": 50,
-    # In the standard library, so any consumer of the DLQ can read it (kafka-python needs
-    # extra packages for lz4, snappy or zstd).
+    # Any reader of the DLQ can decompress it: kafka-python, for one, needs extra packages
+    # for lz4, snappy and zstd, and none for gzip.
     "compression.type": "gzip",
     # One request in flight per broker: a retry cannot reorder records within a partition.
     "max.in.flight.requests.per.connection": 1,

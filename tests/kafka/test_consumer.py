@@ -17,7 +17,6 @@ from kafka.errors import KafkaTimeoutError
 from contracts import load_file
 from enforcers.contract_source import ContractSource
 from enforcers.kafka import SendFailed, ValidatingConsumer, ValidRecord
-from enforcers.kafka.writer import RecordWriter
 from enforcers.reporting import BreachReporter
 from tests.kafka.helpers import (
     BREAKS,
@@ -250,8 +249,8 @@ def test_a_dead_letter_never_acknowledged_stops_the_commits(kafka_broker: str, n
     create_topics(kafka_broker, topic, partitions=1)
     messages, bad = mixed_stream(40, every=10)
     produce(kafka_broker, topic, messages)
-    # Dead letters go to a broker that is not there: none is ever acknowledged.
-    nowhere = RecordWriter(f"127.0.0.1:{free_port()}", {"message.timeout.ms": 1000})
+    # Dead letters go to a broker that is not there: none is acknowledged within send_timeout.
+    nowhere = {"bootstrap.servers": f"127.0.0.1:{free_port()}"}
     got: list[int] = []
     with (
         pytest.raises(SendFailed, match="could not be written"),
@@ -260,7 +259,8 @@ def test_a_dead_letter_never_acknowledged_stops_the_commits(kafka_broker: str, n
             contract=orders_source(),
             group_id=group,
             dlq_topic=names("dlq"),
-            producer=nowhere,
+            producer_config=nowhere,
+            send_timeout=1.0,
             commit_every=5,
             **settings(kafka_broker),
         ) as consumer,
