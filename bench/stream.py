@@ -32,7 +32,6 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -270,7 +269,6 @@ def thread_clocks() -> dict[int, float]:
 def bench_end_to_end(total: int, chunk: int) -> None:
     contract = two_rule_contract()
     topic = f"bench-{uuid.uuid4().hex[:8]}"
-    main_thread = threading.get_native_id()
     with running_broker() as bootstrap, tempfile.TemporaryDirectory() as spool:
         admin = KafkaAdminClient(bootstrap_servers=bootstrap)
         admin.create_topics([NewTopic(topic, 3, 1), NewTopic(f"{topic}.dlq", 3, 1)])
@@ -298,15 +296,15 @@ def bench_end_to_end(total: int, chunk: int) -> None:
         }
         # Each reader's own threads (kafka-python's IO thread, the DLQ producer's, the
         # breach reporter's) are charged to it, whichever reader's turn it is when they run.
+        # Threads from before (this one, the loading producer's if still there) are nobody's.
+        owner: dict[int, str] = dict.fromkeys(thread_clocks(), "")
         readers: dict[str, Any] = {}
-        owner: dict[int, str] = {}
         for name, make in makers.items():
             readers[name] = make()
             readers[name].take(chunk)  # joins the group and starts fetching: not timed
             owner.update((tid, name) for tid in thread_clocks() if tid not in owner)
-        owner[main_thread] = ""
         # Rounds of one chunk per reader, back to back, each reader first in turn: a drift
-        # in the machine's speed meets all three alike within a round.
+        # in the machine's speed meets them all alike within a round.
         timings: dict[str, list[tuple[int, float]]] = {name: [] for name in readers}
         main_cpu = dict.fromkeys(readers, 0.0)
         names = list(readers)
