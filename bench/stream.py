@@ -20,7 +20,13 @@
     thread, the DLQ producer's, the reporter's) whenever they ran. Goal: at least 0.9x the
     plain consumer.
 
+(c) The bridge (``accord enforce kafka``'s `run_bridge`), which forwards every valid record:
+    CPU per record, all threads, when it writes with the `RecordWriter` (librdkafka, the
+    default) against a kafka-python KafkaProducer, on the same topic in the same run. Not a
+    goal of the issue; it shows what the writer changed.
+
     python bench/stream.py [--records 60000] [--messages 20000] [--repeat 7] [--chunk 2000]
+                           [--bridged 20000]
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ from kafka.admin import NewTopic
 from contracts import Contract, load_file
 from enforcers.cel_python import compile_cel
 from enforcers.contract_source import ContractSource
-from enforcers.kafka import ValidatingConsumer
+from enforcers.kafka import RecordWriter, ValidatingConsumer, run_bridge
 from enforcers.record_validator import validator_for
 from enforcers.reporting import BreachReporter
 
@@ -266,27 +272,33 @@ def thread_clocks() -> dict[int, float]:
     return clocks
 
 
+def load_topic(bootstrap: str, topic: str, total: int, valid_tail: int) -> int:
+    """Create `topic` (3 partitions) and its ``.dlq``; write `total` orders, 1% invalid but
+    none among the last `valid_tail`. Returns how many are invalid."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin.create_topics([NewTopic(topic, 3, 1), NewTopic(f"{topic}.dlq", 3, 1)])
+    admin.close()
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, batch_size=512 * 1024)
+    bad = 0
+    for i in range(total):
+        if i % 100 == 37 and i < total - valid_tail:
+            value, bad = invalid(i), bad + 1
+        else:
+            value = orjson.dumps(order(i))
+        producer.send(topic, key=f"k{i}".encode(), value=value)
+    producer.flush()
+    producer.close()
+    return bad
+
+
 def bench_end_to_end(total: int, chunk: int) -> None:
     contract = two_rule_contract()
     topic = f"bench-{uuid.uuid4().hex[:8]}"
     with running_broker() as bootstrap, tempfile.TemporaryDirectory() as spool:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-        admin.create_topics([NewTopic(topic, 3, 1), NewTopic(f"{topic}.dlq", 3, 1)])
-        admin.close()
-        producer = KafkaProducer(
-            bootstrap_servers=bootstrap, linger_ms=20, batch_size=512 * 1024, acks=1
-        )
-        bad = 0
         start = time.perf_counter()
-        for i in range(total):
-            # 1% invalid, none among the last records (the wrapper yields valid ones only).
-            if i % 100 == 37 and i < total - 2 * chunk:
-                value, bad = invalid(i), bad + 1
-            else:
-                value = orjson.dumps(order(i))
-            producer.send(topic, key=f"k{i}".encode(), value=value)
-        producer.flush()
-        producer.close()
+        # The wrapper yields valid records only: the last ones are valid, so that its
+        # final chunk ends where the others' do.
+        bad = load_topic(bootstrap, topic, total, 2 * chunk)
         produce_s = time.perf_counter() - start
         makers: dict[str, Callable[[], Any]] = {
             "plain": lambda: PlainReader(bootstrap, topic, parse=False),
@@ -375,15 +387,62 @@ def bench_end_to_end(total: int, chunk: int) -> None:
     assert invalid_n == bad == breaches, (invalid_n, bad, breaches)
 
 
+# -- (c) ---------------------------------------------------------------------------------
+
+
+def bench_bridge(total: int) -> None:
+    contract = two_rule_contract()
+    topic = f"bridge-{uuid.uuid4().hex[:8]}"
+    writers: dict[str, Callable[[str], Any]] = {
+        # What the consumer used to write with: kafka-python, batched and compressed.
+        "kafka-python KafkaProducer": lambda bootstrap: KafkaProducer(
+            bootstrap_servers=bootstrap, acks="all", linger_ms=100, compression_type="gzip"
+        ),
+        "RecordWriter (librdkafka)": lambda bootstrap: RecordWriter(bootstrap),
+    }
+    cpu: dict[str, list[float]] = {name: [] for name in writers}
+    with running_broker() as bootstrap:
+        load_topic(bootstrap, topic, total, 0)
+        # One bridge at a time (the process's CPU is then its CPU), A B B A: a drift in the
+        # machine's speed meets both alike.
+        for name in [*writers, *reversed(writers)]:
+            producer = writers[name](bootstrap)
+            consumer = ValidatingConsumer(
+                topic,
+                contract=ContractSource.from_contract(contract, 1),
+                group_id=f"bridge-{uuid.uuid4().hex[:8]}",
+                bootstrap_servers=bootstrap,
+                dlq_topic=f"{topic}.dlq",
+                producer=producer,
+                consumer_timeout_ms=1000,
+                **CONSUMER,
+            )
+            start = time.process_time()
+            stats = run_bridge(consumer, f"{topic}.valid")
+            producer.close()
+            assert stats.records == total, stats
+            cpu[name].append((time.process_time() - start) / total)
+    print(f"\n(c) accord enforce kafka's bridge, {total} records (1% invalid), each writer twice")
+    base = statistics.mean(cpu["kafka-python KafkaProducer"])
+    for name, runs in cpu.items():
+        mean = statistics.mean(runs)
+        print(
+            f"    writing with {name:<28} CPU {mean * 1e6:6.1f} us/rec (all threads)  "
+            f"{mean / base:.2f}x"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=60_000, help="(b) messages on the topic")
     parser.add_argument("--messages", type=int, default=20_000, help="(a) messages validated")
     parser.add_argument("--repeat", type=int, default=7, help="(a) rounds of each, best kept")
     parser.add_argument("--chunk", type=int, default=2_000, help="(b) records per reader a round")
+    parser.add_argument("--bridged", type=int, default=20_000, help="(c) records bridged")
     args = parser.parse_args()
     bench_validator(args.messages, args.repeat)
     bench_end_to_end(args.records, args.chunk)
+    bench_bridge(args.bridged)
 
 
 if __name__ == "__main__":
