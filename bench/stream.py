@@ -24,9 +24,12 @@
     CPU per record, all threads, when it writes with the `RecordWriter` (librdkafka, the
     default) against a kafka-python KafkaProducer, on the same topic in the same run. Not a
     goal of the issue; it shows what the writer changed.
+(d) `ValidatingProducer`: CPU per record sent (1% invalid, raising), all threads, writing
+    with kafka-python's KafkaProducer or with a `RecordWriter`, against each producer
+    sending the same records unchecked. Not a goal of the issue either.
 
     python bench/stream.py [--records 60000] [--messages 20000] [--repeat 7] [--chunk 2000]
-                           [--bridged 20000]
+                           [--bridged 20000] [--sent 20000]
 """
 
 from __future__ import annotations
@@ -53,7 +56,13 @@ from kafka.admin import NewTopic
 from contracts import Contract, load_file
 from enforcers.cel_python import compile_cel
 from enforcers.contract_source import ContractSource
-from enforcers.kafka import RecordWriter, ValidatingConsumer, run_bridge
+from enforcers.kafka import (
+    ContractViolation,
+    RecordWriter,
+    ValidatingConsumer,
+    ValidatingProducer,
+    run_bridge,
+)
 from enforcers.record_validator import validator_for
 from enforcers.reporting import BreachReporter
 
@@ -432,6 +441,58 @@ def bench_bridge(total: int) -> None:
         )
 
 
+# -- (d) ---------------------------------------------------------------------------------
+
+
+def bench_producer(total: int) -> None:
+    contract = two_rule_contract()
+    topic = f"produce-{uuid.uuid4().hex[:8]}"
+    values = [invalid(i) if i % 100 == 37 else orjson.dumps(order(i)) for i in range(total)]
+    keys = [f"k{i}".encode() for i in range(total)]
+    writers: dict[str, Callable[[str], Any]] = {
+        "kafka-python KafkaProducer": lambda bootstrap: KafkaProducer(
+            bootstrap_servers=bootstrap, acks="all", linger_ms=5
+        ),
+        "RecordWriter (librdkafka)": lambda bootstrap: RecordWriter(bootstrap),
+    }
+
+    def unchecked(producer: Any) -> None:
+        for key, value in zip(keys, values, strict=True):
+            producer.send(topic, value=value, key=key)
+
+    def checked(producer: Any) -> None:
+        validating = ValidatingProducer(
+            ContractSource.from_contract(contract, 1), producer=producer
+        )
+        for key, value in zip(keys, values, strict=True):
+            with contextlib.suppress(ContractViolation):
+                validating.send(topic, value, key=key)
+
+    runs = [(name, check) for name in writers for check in (False, True)]
+    cpu: dict[tuple[str, bool], list[float]] = {run: [] for run in runs}
+    with running_broker() as bootstrap:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+        admin.create_topics([NewTopic(topic, 3, 1)])
+        admin.close()
+        # One producer at a time (the process's CPU is then its CPU), in order and then in
+        # reverse: a drift in the machine's speed meets all alike.
+        for name, check in [*runs, *reversed(runs)]:
+            producer = writers[name](bootstrap)
+            start = time.process_time()
+            (checked if check else unchecked)(producer)
+            producer.flush()
+            cpu[name, check].append((time.process_time() - start) / total)
+            producer.close()
+    print(f"\n(d) ValidatingProducer, {total} records (1% invalid: raised), each run twice")
+    for name in writers:
+        plain = statistics.mean(cpu[name, False])
+        validating = statistics.mean(cpu[name, True])
+        print(
+            f"    {name:<28} unchecked CPU {plain * 1e6:6.1f} us/rec, validating "
+            f"{validating * 1e6:6.1f} us/rec (all threads)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=60_000, help="(b) messages on the topic")
@@ -439,10 +500,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7, help="(a) rounds of each, best kept")
     parser.add_argument("--chunk", type=int, default=2_000, help="(b) records per reader a round")
     parser.add_argument("--bridged", type=int, default=20_000, help="(c) records bridged")
+    parser.add_argument("--sent", type=int, default=20_000, help="(d) records produced")
     args = parser.parse_args()
     bench_validator(args.messages, args.repeat)
     bench_end_to_end(args.records, args.chunk)
     bench_bridge(args.bridged)
+    bench_producer(args.sent)
 
 
 if __name__ == "__main__":

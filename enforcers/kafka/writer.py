@@ -114,9 +114,11 @@ class RecordWriter:
         key: bytes | None = None,
         headers: Headers | None = None,
         timestamp_ms: int | None = None,
+        partition: int | None = None,
     ) -> Delivery:
         """Queue one record; its `Delivery` tells when the broker acknowledged it.
 
+        `partition` None leaves the choice to the partitioner (by key: murmur2).
         BufferError if the local queue stayed full for `max_block` seconds; errors of the
         arguments (an invalid topic name...) are raised at once.
         """
@@ -135,6 +137,7 @@ class RecordWriter:
                     headers=pairs,
                     timestamp=timestamp_ms or 0,  # 0: now
                     on_delivery=delivery._complete,
+                    partition=-1 if partition is None else partition,  # -1: by the partitioner
                 )
                 break
             except BufferError:
