@@ -21,6 +21,7 @@ import pandas as pd
 
 from contracts import Severity
 from enforcers.batch.cel_columns import TIMESTAMP_FAST, ColumnKind, Ops, Unsupported
+from enforcers.batch.patterns import for_engine
 from enforcers.batch.plan import (
     Evaluation,
     Measures,
@@ -217,9 +218,12 @@ def _full(s: pd.Series, value: bool) -> Mask:
 # -- value checks -----------------------------------------------------------------------------
 
 
-def _search(v: pd.Series, pattern: str, null: Mask | None = None) -> pd.Series | Mask:
+def _search(
+    v: pd.Series, pattern: str, null: Mask | None = None, *, arrow_pattern: str | None = None
+) -> pd.Series | Mask:
     """Per row: `pattern` is found in the value (nulls and non-strings pass). `null`: v's
-    null mask when the caller has it already."""
+    null mask when the caller has it already. `arrow_pattern`: the pattern as RE2 is to be
+    given it, for Arrow-backed strings (which pandas searches with RE2); else `pattern`."""
     if _is_object(v.dtype):
         found = _search_objects(v.to_numpy(), pattern, _null_mask(v) if null is None else null)
         if found is not None:
@@ -227,7 +231,12 @@ def _search(v: pd.Series, pattern: str, null: Mask | None = None) -> pd.Series |
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return v.str.contains(pattern, regex=True, na=True)
+            arrow = isinstance(v.dtype, pd.ArrowDtype) or getattr(v.dtype, "storage", "") in (
+                "pyarrow",
+                "pyarrow_numpy",
+            )
+            searched = arrow_pattern if arrow and arrow_pattern is not None else pattern
+            return v.str.contains(searched, regex=True, na=True)
     except Exception:  # a pattern the Arrow regex engine refuses: Python's re, per value
         compiled = re.compile(pattern)
         return v.map(lambda x: not isinstance(x, str) or compiled.search(x) is not None)
@@ -271,7 +280,12 @@ def value_mask(v: pd.Series, null: Mask, check: ColumnCheck, c: ColumnSpec) -> M
         ok = length >= arg if kind == "minLength" else length <= arg
     elif kind in ("pattern", "format"):
         assert check.pattern is not None
-        found = _search(v, check.pattern, null)
+        found = _search(
+            v,
+            for_engine(check.pattern, "python"),
+            null,
+            arrow_pattern=for_engine(check.pattern, "re2"),
+        )
         if isinstance(found, np.ndarray):
             return found  # nulls already pass
         ok = found

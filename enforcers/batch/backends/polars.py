@@ -18,6 +18,7 @@ import polars as pl
 
 from contracts import Severity
 from enforcers.batch.cel_columns import TIMESTAMP_FAST, ColumnKind, Ops, Unsupported
+from enforcers.batch.patterns import for_engine
 from enforcers.batch.plan import (
     Evaluation,
     Measures,
@@ -165,7 +166,7 @@ def value_pass(v: Expr, check: ColumnCheck, c: ColumnSpec) -> Expr:
         ok = length >= arg if kind == "minLength" else length <= arg
     elif kind in ("pattern", "format"):
         assert check.pattern is not None
-        ok = v.str.contains(check.pattern)
+        ok = v.str.contains(for_engine(check.pattern, "rust"))
     elif kind in ("minItems", "maxItems"):
         length = v.list.len()
         ok = length >= arg if kind == "minItems" else length <= arg

@@ -20,6 +20,7 @@ from typing import Any
 
 from contracts import Severity
 from enforcers.batch.cel_columns import TIMESTAMP_FAST, ColumnKind, Ops, Unsupported
+from enforcers.batch.patterns import for_engine
 from enforcers.batch.plan import (
     Evaluation,
     Measures,
@@ -173,7 +174,7 @@ def value_pass(v: Column, check: ColumnCheck, c: ColumnSpec) -> Column:
         ok = length >= arg if kind == "minLength" else length <= arg
     elif kind in ("pattern", "format"):
         assert check.pattern is not None
-        ok = v.rlike(check.pattern)
+        ok = v.rlike(for_engine(check.pattern, "java"))
     elif kind in ("minItems", "maxItems"):
         length = F.size(v)
         ok = length >= arg if kind == "minItems" else length <= arg
@@ -221,7 +222,7 @@ def _pandera_check(Check: Any, vc: ColumnCheck) -> Any:
     if kind == "maxLength":
         return Check.str_length(max_value=arg)
     if kind in ("pattern", "format"):
-        return Check.str_contains(vc.pattern)
+        return Check.str_contains(for_engine(vc.pattern, "java"))
     return None
 
 
