@@ -29,6 +29,7 @@ from celpy.evaluation import CELEvalError
 
 from contracts.durations import parse_duration
 from contracts.rules import RECORD, compile_rule
+from enforcers.patterns import for_engine
 
 __all__ = ["CelEvaluationError", "CompiledCel", "compile_all", "compile_cel"]
 
@@ -228,7 +229,8 @@ def _matches(text: str, pattern: str) -> bool:
 
 @cache
 def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+    # CEL's regexes are RE2's: `$` only at the very end, ASCII \d, \w and \s.
+    return re.compile(for_engine(pattern, "python", "re2"))
 
 
 def _int(value: Any) -> int:

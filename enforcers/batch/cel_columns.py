@@ -30,6 +30,7 @@ import lark
 from contracts.durations import parse_duration
 from contracts.rules import RECORD, compile_rule
 from enforcers.cel_python import _literal_value
+from enforcers.patterns import for_engine
 
 __all__ = ["ColumnKind", "Ops", "RowView", "Unsupported", "Val", "compile_columns", "row_view"]
 
@@ -511,7 +512,7 @@ class _Compiler(Generic[E]):
             raise Unsupported(f"{method} with a non-constant argument")
         if method == "matches":
             try:
-                re.compile(arg.data)
+                re.compile(for_engine(arg.data, "python", "re2"))  # as the record's rule
             except re.error:
                 return Val(None, "bool", None, self.ops.mask(True))
         data = self.ops.str_method(method, target.data, arg.data)

@@ -1,4 +1,5 @@
-"""Patterns and formats pass the same values on every backend as per record (jsonschema-rs)."""
+"""Regexes judge alike everywhere: schema patterns and formats as per record (jsonschema-rs),
+CEL's ``matches`` as RE2 does, on every backend and in the per-record rule evaluator."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import jsonschema_rs
 import pandas as pd
 import polars as pl
 import pytest
+import re2
 
 from contracts import Contract
 from enforcers import validate
-from enforcers.batch.patterns import for_engine
+from enforcers.cel_python import compile_cel
+from enforcers.patterns import for_engine
 
 warnings.filterwarnings("ignore", message=".*pandas >= 3.0.0.*")
 
@@ -52,6 +55,18 @@ VALUES = [
     "x$",
     "-",
 ]
+# RE2 patterns for CEL's matches(): as above, and inline flags, which change $ and ".".
+CEL_PATTERNS = [
+    "^[A-Z]{2}$",
+    "^\\d+$",
+    "^\\w+$",
+    "^\\s$",  # RE2's whitespace: ASCII, without \v
+    "^a.b$",
+    "(?m)^x$",
+    "(?s)^a.b$",
+    "x\\z",
+]
+CEL_VALUES = [*VALUES, "\x0b", "x\ny", "ab\nx"]
 DATE_TIMES = [
     "2024-01-02T03:04:05Z",
     "2024-01-02T03:04:05Z\n",
@@ -96,6 +111,11 @@ def test_every_engine_is_given_ecma_semantics() -> None:
     assert for_engine("a.b", "java") == "a[^\\n]b"
     assert for_engine("a.b", "re2") == "a.b"
     assert for_engine("x\\$[$]", "python") == "x\\$[$]"
+    # Inline flags keep their meaning; RE2's \z is Python's \Z.
+    assert for_engine("(?m)^x$", "python", "re2") == "(?m)^x$"
+    assert for_engine("(?s)a.b$", "java", "re2") == "(?s)a.b\\z"
+    assert for_engine("x\\z", "python", "re2") == "x\\Z"
+    assert for_engine("\\s", "java", "re2") == "[\\t\\n\\f\\r ]"
 
 
 @pytest.mark.parametrize("dtype", [object, "string[pyarrow]", "string[python]"])
@@ -127,3 +147,47 @@ def test_a_date_time_with_a_trailing_newline_is_not_one(backend: str) -> None:
     assert report.check("at: format:date-time").failing_indices == [1, 3]
     checker = jsonschema_rs.validator_for({"format": "date-time"}, validate_formats=True)
     assert [i for i, t in enumerate(DATE_TIMES) if not checker.is_valid(t)] == [1, 3]
+
+
+def rules_contract() -> Contract:
+    rules = [
+        {"name": f"m{i}", "expression": f'this.v.matches(r"{p}")'}
+        for i, p in enumerate(CEL_PATTERNS)
+    ]
+    schema = {"properties": {"v": {"type": "string"}}}
+    return Contract.from_document(
+        {"name": "t.matches", "owner": {"team": "t"}, "schema": schema, "rules": rules}
+    )
+
+
+def re2_failing() -> dict[str, list[int]]:
+    """Failing rows per rule, as RE2 (CEL's regex engine, and cel-python's) judges them."""
+    return {
+        f"m{i}": [row for row, value in enumerate(CEL_VALUES) if re2.search(p, value) is None]
+        for i, p in enumerate(CEL_PATTERNS)
+    }
+
+
+def test_cel_matches_per_record_is_re2() -> None:
+    for i, pattern in enumerate(CEL_PATTERNS):
+        rule = compile_cel(f'this.v.matches(r"{pattern}")')
+        assert rule.native
+        failing = [row for row, v in enumerate(CEL_VALUES) if rule.evaluate({"v": v}) is False]
+        assert failing == re2_failing()[f"m{i}"], pattern
+
+
+@pytest.mark.parametrize("backend", ["pandas", "pandas-arrow", "polars", "pyspark"])
+def test_cel_matches_in_batch_is_re2(backend: str, request: pytest.FixtureRequest) -> None:
+    data = {"v": CEL_VALUES}
+    if backend == "polars":
+        df: Any = pl.DataFrame(data)
+    elif backend == "pyspark":
+        df = request.getfixturevalue("spark").createDataFrame(pd.DataFrame(data))
+    else:
+        df = pd.DataFrame(data, dtype="string[pyarrow]" if backend == "pandas-arrow" else object)
+    report = validate(df, rules_contract())
+    counts = {c.name: c.failed_rows for c in report.checks if c.category == "rule"}
+    assert counts == {name: len(rows) for name, rows in re2_failing().items()}
+    if backend != "pyspark":  # Spark reports counts, not row indices
+        indices = {c.name: list(c.failing_indices) for c in report.checks if c.category == "rule"}
+        assert indices == re2_failing()

@@ -21,7 +21,6 @@ import pandas as pd
 
 from contracts import Severity
 from enforcers.batch.cel_columns import TIMESTAMP_FAST, ColumnKind, Ops, Unsupported
-from enforcers.batch.patterns import for_engine
 from enforcers.batch.plan import (
     Evaluation,
     Measures,
@@ -43,6 +42,7 @@ from enforcers.batch.plan import (
 from enforcers.batch.rowwise import evaluate_rows, items_validator
 from enforcers.batch.spec import ColumnCheck, ColumnSpec, TableSpec, UnmappableField
 from enforcers.cel_python import _timestamp
+from enforcers.patterns import for_engine
 
 __all__ = ["PandasBackend", "flatten", "pandera_schema"]
 
@@ -584,8 +584,12 @@ class PandasOps(Ops[Mask]):
             result = s.endswith(arg)
         elif method == "contains":
             result = s.contains(arg, regex=False)
-        else:
-            result = _search(data, arg)
+        else:  # matches: RE2's syntax
+            result = _search(
+                data,
+                for_engine(arg, "python", "re2"),
+                arrow_pattern=for_engine(arg, "re2", "re2"),
+            )
         return self.truth(result)
 
     def str_case(self, data: Any, upper: bool) -> Any:

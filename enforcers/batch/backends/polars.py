@@ -18,7 +18,6 @@ import polars as pl
 
 from contracts import Severity
 from enforcers.batch.cel_columns import TIMESTAMP_FAST, ColumnKind, Ops, Unsupported
-from enforcers.batch.patterns import for_engine
 from enforcers.batch.plan import (
     Evaluation,
     Measures,
@@ -40,6 +39,7 @@ from enforcers.batch.plan import (
 from enforcers.batch.rowwise import evaluate_rows, items_validator, needed_columns
 from enforcers.batch.spec import ColumnCheck, ColumnSpec, TableSpec, UnmappableField
 from enforcers.cel_python import _timestamp
+from enforcers.patterns import for_engine
 
 __all__ = ["KeySet", "PolarsBackend", "flatten", "pandera_schema"]
 
@@ -304,7 +304,7 @@ class PolarsOps(Ops[Expr]):
             return s.ends_with(arg)
         if method == "contains":
             return s.contains(arg, literal=True)
-        return s.contains(arg)
+        return s.contains(for_engine(arg, "rust", "re2"))  # matches: RE2's syntax
 
     def str_case(self, data: Any, upper: bool) -> Any:
         return _lit(data).str.to_uppercase() if upper else _lit(data).str.to_lowercase()

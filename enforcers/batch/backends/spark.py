@@ -20,7 +20,6 @@ from typing import Any
 
 from contracts import Severity
 from enforcers.batch.cel_columns import TIMESTAMP_FAST, ColumnKind, Ops, Unsupported
-from enforcers.batch.patterns import for_engine
 from enforcers.batch.plan import (
     Evaluation,
     Measures,
@@ -40,6 +39,7 @@ from enforcers.batch.plan import (
     value_check,
 )
 from enforcers.batch.spec import ColumnCheck, ColumnSpec, TableSpec, UnmappableField
+from enforcers.patterns import for_engine
 
 __all__ = ["SparkBackend", "flatten", "pandera_schema"]
 
@@ -299,7 +299,7 @@ class SparkOps(Ops[Column]):
             return s.endswith(arg)
         if method == "contains":
             return s.contains(arg)
-        return s.rlike(arg)
+        return s.rlike(for_engine(arg, "java", "re2"))  # matches: RE2's syntax
 
     def str_case(self, data: Any, upper: bool) -> Any:
         return _F().upper(_lit(data)) if upper else _F().lower(_lit(data))
