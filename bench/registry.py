@@ -10,9 +10,12 @@ p50/p99 latency of:
     GET  /contracts/orders.created/versions/latest
     POST /contracts/orders.created/compatibility   (the example itself as the candidate)
 
-and prints each figure's ratio to the floor's. Clients are keep-alive connections of the
-standard library's http.client, one per thread, spread over two processes: a lighter
-client than httpx leaves more of the two cores to the server being measured.
+and prints each figure's ratio to the floor's. These run with authentication off; the
+server is then restarted with it on (the default in production) to measure the latest
+version read with a bearer token, against that server's floor. Clients are keep-alive
+connections of the standard library's http.client, one per thread, spread over two
+processes: a lighter client than httpx leaves more of the two cores to the server being
+measured.
 
     python bench/registry.py [--duration 5] [--workers 2] [--database-url URL]
 """
@@ -23,6 +26,7 @@ import argparse
 import http.client
 import multiprocessing
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -34,9 +38,11 @@ import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the real-process helpers are the tests' own
+from tests.conftest import ACCORD  # noqa: E402
 from tests.processes import fresh_postgres_database, running_registry  # noqa: E402
 
 ORDERS = REPO / "contracts" / "examples" / "orders.created.yaml"
+LATEST = "/contracts/orders.created/versions/latest"
 
 GOALS = {"GET latest": 1500.0, "POST compatibility": 800.0}  # req/s with 16 clients
 
@@ -48,6 +54,7 @@ class Target:
     path: str
     body: bytes | None = None
     content_type: str | None = None
+    token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,8 @@ def _client_process(
     errors = [0]
     lock = threading.Lock()
     headers = {"Content-Type": target.content_type} if target.content_type else {}
+    if target.token:
+        headers["Authorization"] = f"Bearer {target.token}"
 
     def client() -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -121,6 +130,49 @@ def measure(port: int, target: Target, clients: int, duration: float) -> Result:
     )
 
 
+def print_row(label: str, clients: int, result: Result, base: Result, verdict: str = "") -> None:
+    if result.errors:
+        verdict += f"  {result.errors} FAILED requests"
+    print(
+        f"{label:<22}{clients:>8}{result.requests_per_s:>9.0f}"
+        f"{result.p50_ms:>9.2f}{result.p99_ms:>9.2f}"
+        f"{result.requests_per_s / base.requests_per_s:>15.2f}"
+        f"{result.p50_ms / base.p50_ms:>13.2f}{verdict}"
+    )
+
+
+def reader_token(database_url: str) -> str:
+    """A new reader token, made as an operator would: `accord token create`."""
+    made = subprocess.run(
+        [ACCORD, "token", "create", "--role", "reader", "--name", "bench"],
+        env={**os.environ, "ACCORD_DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return made.stdout.strip().splitlines()[-1]
+
+
+def run_with_token(database_url: str, workers: int, duration: float, folder: Path) -> bool:
+    """The latest version read with a bearer token, authentication on; False on failures."""
+    token = reader_token(database_url)
+    environ = {"ACCORD_AUTH": "on"}
+    args = ("--workers", str(workers))
+    with running_registry(database_url, folder, *args, environ=environ, timeout=60) as url:
+        port = int(url.rsplit(":", 1)[1])
+        floor = Target("GET /health (floor)", "GET", "/health")
+        read = Target("GET latest, token", "GET", LATEST, token=token)
+        print("authentication on (ACCORD_AUTH=on), a reader token on every request:")
+        ok = True
+        for clients in (1, 16):
+            base = measure(port, floor, clients, duration)
+            print_row(floor.label, clients, base, base)
+            result = measure(port, read, clients, duration)
+            print_row(read.label, clients, result, base)
+            ok = ok and base.errors == 0 and result.errors == 0
+    return ok
+
+
 def run(database_url: str, label: str, workers: int, duration: float, folder: Path) -> bool:
     """Benchmark one database; print the table; False when any request failed."""
     orders = ORDERS.read_bytes()
@@ -134,7 +186,7 @@ def run(database_url: str, label: str, workers: int, duration: float, folder: Pa
         port = int(url.rsplit(":", 1)[1])
         floor = Target("GET /health (floor)", "GET", "/health")
         targets = [
-            Target("GET latest", "GET", "/contracts/orders.created/versions/latest"),
+            Target("GET latest", "GET", LATEST),
             Target(
                 "POST compatibility",
                 "POST",
@@ -150,10 +202,7 @@ def run(database_url: str, label: str, workers: int, duration: float, folder: Pa
         for clients in (1, 16):
             base = measure(port, floor, clients, duration)
             ok = ok and base.errors == 0
-            print(
-                f"{floor.label:<22}{clients:>8}{base.requests_per_s:>9.0f}"
-                f"{base.p50_ms:>9.2f}{base.p99_ms:>9.2f}{1:>15.2f}{1:>13.2f}"
-            )
+            print_row(floor.label, clients, base, base)
             for target in targets:
                 result = measure(port, target, clients, duration)
                 ok = ok and result.errors == 0
@@ -162,15 +211,8 @@ def run(database_url: str, label: str, workers: int, duration: float, folder: Pa
                 if goal:
                     met = "met" if result.requests_per_s >= goal else "MISSED"
                     verdict = f"  goal {goal:.0f} req/s {met}"
-                if result.errors:
-                    verdict += f"  {result.errors} FAILED requests"
-                print(
-                    f"{target.label:<22}{clients:>8}{result.requests_per_s:>9.0f}"
-                    f"{result.p50_ms:>9.2f}{result.p99_ms:>9.2f}"
-                    f"{result.requests_per_s / base.requests_per_s:>15.2f}"
-                    f"{result.p50_ms / base.p50_ms:>13.2f}{verdict}"
-                )
-    return ok
+                print_row(target.label, clients, result, base, verdict)
+    return run_with_token(database_url, workers, duration, folder) and ok
 
 
 def main() -> None:
