@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["Settings", "normalise_database_url", "parse_rate"]
@@ -59,6 +61,8 @@ class Settings:
     ``ACCORD_MAX_SCHEMA_PROPERTIES``, nesting of a published document and property
     definitions in its schema. `rate_limit`: ``ACCORD_RATE_LIMIT`` ("600/minute"; empty: no
     limit), a token bucket per token (or client address), in each process.
+    `secret_keys`: ``ACCORD_SECRET_KEY``, Fernet keys separated by commas that seal webhook
+    secrets at rest (`registry.monitoring.sealing`): the first seals, every one unseals.
     """
 
     database_url: str = "sqlite:///accord.db"
@@ -80,6 +84,7 @@ class Settings:
     max_schema_depth: int = 64
     max_schema_properties: int = 10_000
     rate_limit: str | None = None
+    secret_keys: tuple[str, ...] = field(default=(), repr=False)  # never in logs
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "database_url", normalise_database_url(self.database_url))
@@ -96,6 +101,8 @@ class Settings:
                 raise ValueError(f"{name} must be at least 1, not {value}")
         if self.rate_limit:
             parse_rate(self.rate_limit)  # ValueError when malformed
+        for i, key in enumerate(self.secret_keys, 1):
+            _check_fernet_key(key, i)
         oidc = (self.oidc_issuer, self.oidc_audience, self.oidc_jwks)
         if any(oidc) and not all(oidc):
             raise ValueError(
@@ -126,6 +133,9 @@ class Settings:
             max_schema_depth=_whole(env, "ACCORD_MAX_SCHEMA_DEPTH", 64),
             max_schema_properties=_whole(env, "ACCORD_MAX_SCHEMA_PROPERTIES", 10_000),
             rate_limit=env.get("ACCORD_RATE_LIMIT") or None,
+            secret_keys=tuple(
+                k.strip() for k in (env.get("ACCORD_SECRET_KEY") or "").split(",") if k.strip()
+            ),
         )
 
     @property
@@ -136,6 +146,18 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite:")
+
+
+def _check_fernet_key(key: str, position: int) -> None:
+    try:
+        valid = len(base64.urlsafe_b64decode(key.encode())) == 32
+    except (ValueError, binascii.Error):
+        valid = False
+    if not valid:
+        raise ValueError(
+            f"ACCORD_SECRET_KEY: key {position} is not a Fernet key (32 bytes in URL-safe "
+            "base64, 44 characters); `accord db new-key` makes one"
+        )
 
 
 def _whole(env: Mapping[str, str], name: str, default: int) -> int:

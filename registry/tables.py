@@ -272,7 +272,10 @@ class WebhookRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(sa.String(2048))
-    secret: Mapped[str] = mapped_column(sa.String(255))
+    # As given, or sealed (`registry.monitoring.sealing`): a Fernet token of up to ~420
+    # characters for a secret of 255.
+    secret: Mapped[str] = mapped_column(sa.String(512))
+    secret_sealed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     contract: Mapped[str | None] = mapped_column(sa.String(255), index=True)
     team: Mapped[str | None] = mapped_column(sa.String(255), index=True)
     events: Mapped[list[str]] = mapped_column(sa.JSON, default=list)

@@ -1,4 +1,4 @@
-"""``accord serve``, ``accord db upgrade|downgrade`` and ``accord publish``.
+"""``accord serve``, ``accord db upgrade|downgrade|reseal|new-key`` and ``accord publish``.
 
 The registry's modules are imported inside the commands: FastAPI and SQLAlchemy are not
 worth loading for ``accord lint``.
@@ -70,6 +70,7 @@ def serve(
             f"{escape(host)}:{port} can change every contract. Local use only.[/]",
             markup=True,
         )
+    _reseal(settings)
     if load_examples:
         _load_examples(settings.database_url)
     # Worker processes build their app from the environment: hand them the same database.
@@ -87,6 +88,36 @@ def serve(
         access_log=access_log,
         log_config=log_config,
     )
+
+
+def _reseal(settings: Settings) -> int:
+    """Seal webhook secrets with the first key of ACCORD_SECRET_KEY (or say there is none);
+    how many no key opens."""
+    from registry.db import Database
+    from registry.monitoring.sealing import SecretSealer
+    from registry.monitoring.webhooks import reseal_secrets
+
+    if not settings.secret_keys:
+        err.print(
+            "warning: ACCORD_SECRET_KEY is not set: webhook secrets are stored unsealed "
+            "(`accord db new-key` makes a key)",
+            style="yellow",
+        )
+        return 0
+    db = Database(settings.database_url)
+    try:
+        resealed, unopened = reseal_secrets(db, SecretSealer(settings.secret_keys))
+    finally:
+        db.dispose()
+    if resealed:
+        err.print(f"sealed {resealed} webhook secret(s) with the first key of ACCORD_SECRET_KEY")
+    if unopened:
+        err.print(
+            f"warning: {unopened} webhook secret(s) were sealed with a key that is no longer in "
+            "ACCORD_SECRET_KEY: their deliveries fail until it is put back",
+            style="yellow",
+        )
+    return unopened
 
 
 def _load_examples(database_url: str) -> None:
@@ -120,6 +151,35 @@ def db_downgrade(
 ) -> None:
     """Migrate the database down to REVISION (default: one step)."""
     _migrate("downgrade", revision)
+
+
+@db_app.command("reseal")
+def db_reseal() -> None:
+    """Seal every webhook secret with the first key of ACCORD_SECRET_KEY.
+
+    After setting a key (secrets stored before it are sealed) or putting a new one first
+    (secrets sealed with an older key are sealed again with it; the older key can then go).
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    settings = _settings()
+    if not settings.secret_keys:
+        raise fail("ACCORD_SECRET_KEY is not set: there is no key to seal with")
+    try:
+        unopened = _reseal(settings)
+    except SQLAlchemyError as exc:
+        raise fail(f"database {settings.database_url}: {exc.__class__.__name__}: {exc}") from None
+    if unopened:
+        raise typer.Exit(EXIT_BREACH)
+    out.print("every webhook secret is sealed with the first key")
+
+
+@db_app.command("new-key")
+def db_new_key() -> None:
+    """Print a new random key for ACCORD_SECRET_KEY."""
+    from registry.monitoring.sealing import new_key
+
+    out.print(new_key(), markup=False, highlight=False)
 
 
 def _migrate(direction: str, revision: str) -> None:

@@ -28,6 +28,7 @@ import httpx
 
 from registry.db import Database
 from registry.monitoring import episodes, leases, sla, webhooks
+from registry.monitoring.sealing import SecretSealer
 from registry.settings import Settings
 
 __all__ = ["Monitor", "TickResult"]
@@ -47,6 +48,7 @@ class Monitor:
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
+        self.sealer = SecretSealer(settings.secret_keys)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._client: httpx.Client | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -76,6 +78,7 @@ class Monitor:
         return webhooks.deliver_due(
             self.db,
             self._client,
+            sealer=self.sealer,
             backoff=self.settings.webhook_backoff,
             attempts=self.settings.webhook_attempts,
             now=now,

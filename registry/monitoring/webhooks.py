@@ -8,8 +8,9 @@ anything else is retried after `backoff * 2^(attempt-1)` seconds (at most an hou
 `attempts` attempts, then given up (`failed`).
 
 Every request carries ``X-Accord-Signature: sha256=HEX``, the HMAC-SHA256 of the raw body
-with the webhook's secret, and ``X-Accord-Timestamp`` (Unix seconds of the attempt),
-``X-Accord-Event`` (the event type) and ``X-Accord-Delivery`` (the delivery id).
+with the webhook's secret (stored sealed when ``ACCORD_SECRET_KEY`` is set: `sealing`), and
+``X-Accord-Timestamp`` (Unix seconds of the attempt), ``X-Accord-Event`` (the event type) and
+``X-Accord-Delivery`` (the delivery id).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from registry.db import Database
+from registry.monitoring.sealing import SecretSealer, UnsealError
 from registry.tables import WebhookDeliveryRow, WebhookRow
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "Attempt",
     "deliver_due",
     "new_secret",
+    "reseal_secrets",
     "sign",
     "verify",
 ]
@@ -85,11 +88,15 @@ def _due(now: datetime) -> list[sa.ColumnElement[bool]]:
     ]
 
 
-def _claim(db: Database, now: datetime) -> list[tuple[int, int, str, str, str, str, int]]:
-    """Claim up to BATCH due deliveries: (id, webhook, event, body, url, secret, attempts)."""
+_Claimed = tuple[int, int, str, str, str, str, bool, int]
+
+
+def _claim(db: Database, now: datetime) -> list[_Claimed]:
+    """Claim up to BATCH due deliveries:
+    (id, webhook, event, body, url, stored secret, whether it is sealed, attempts)."""
     d, w = WebhookDeliveryRow, WebhookRow
 
-    def work(session: Session) -> list[tuple[int, int, str, str, str, str, int]]:
+    def work(session: Session) -> list[_Claimed]:
         candidates = list(
             session.scalars(
                 sa.select(d.id).where(*_due(now)).order_by(d.next_attempt_at, d.id).limit(BATCH)
@@ -105,12 +112,13 @@ def _claim(db: Database, now: datetime) -> list[tuple[int, int, str, str, str, s
         if not claimed:
             return []
         rows = session.execute(
-            sa.select(d.id, d.webhook_id, d.event_type, d.body, w.url, w.secret, d.attempts)
+            sa.select(d.id, d.webhook_id, d.event_type, d.body, w.url)
+            .add_columns(w.secret, w.secret_sealed, d.attempts)
             .join(w, w.id == d.webhook_id)
             .where(d.id.in_(claimed))
             .order_by(d.id)
         ).all()
-        return [tuple(row) for row in rows]  # type: ignore[misc]
+        return [tuple(row) for row in rows]
 
     return db.write(work)
 
@@ -144,6 +152,7 @@ def deliver_due(
     db: Database,
     client: httpx.Client,
     *,
+    sealer: SecretSealer,
     backoff: float,
     attempts: int,
     now: datetime | None = None,
@@ -152,8 +161,15 @@ def deliver_due(
     now = now or datetime.now(UTC)
     out: list[Attempt] = []
     d = WebhookDeliveryRow
-    for delivery_id, webhook_id, event, body, url, secret, tried in _claim(db, now):
-        status, error = _send(client, delivery_id, event, body, url, secret)
+    for delivery_id, webhook_id, event, body, url, stored, sealed, tried in _claim(db, now):
+        status: int | None
+        error: str | None
+        try:
+            secret = sealer.unseal(stored, sealed)
+        except UnsealError as exc:  # an attempt that failed: retried, in case keys change
+            status, error = None, f"cannot sign: {exc}"
+        else:
+            status, error = _send(client, delivery_id, event, body, url, secret)
         done = datetime.now(UTC)
         count = tried + 1
         values: dict[str, object] = {
@@ -182,3 +198,27 @@ def deliver_due(
         db.write(partial(_execute, statement=update))
         out.append(Attempt(delivery_id, webhook_id, event, error is None, status, error))
     return out
+
+
+def reseal_secrets(db: Database, sealer: SecretSealer) -> tuple[int, int]:
+    """Seal every webhook secret with the first key: (resealed, left as they were because no
+    key opens them). Nothing to do with no key."""
+    if not sealer.enabled:
+        return 0, 0
+
+    def work(session: Session) -> tuple[int, int]:
+        resealed = unopened = 0
+        for row in session.scalars(sa.select(WebhookRow).order_by(WebhookRow.id)):
+            if not sealer.needs_reseal(row.secret, row.secret_sealed):
+                continue
+            try:
+                secret = sealer.unseal(row.secret, row.secret_sealed)
+            except UnsealError as exc:
+                log.error("webhook %d: %s; its deliveries cannot be signed", row.id, exc)
+                unopened += 1
+                continue
+            row.secret, row.secret_sealed = sealer.seal(secret)
+            resealed += 1
+        return resealed, unopened
+
+    return db.write(work)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from registry.errors import WebhookNotFound
@@ -23,6 +23,7 @@ from registry.monitoring.models import (
     WebhookOut,
 )
 from registry.monitoring.queries import overall, sla_document, sla_rows
+from registry.monitoring.sealing import SecretSealer
 from registry.routes.common import Db
 from registry.store import ContractReader, ContractStore
 from registry.tables import WebhookDeliveryRow, WebhookRow
@@ -30,6 +31,14 @@ from registry.tables import WebhookDeliveryRow, WebhookRow
 __all__ = ["router"]
 
 router = APIRouter(tags=["monitoring"])
+
+
+async def _sealer(request: Request) -> SecretSealer:
+    sealer: SecretSealer = request.app.state.monitor.sealer
+    return sealer
+
+
+Sealer = Annotated[SecretSealer, Depends(_sealer)]
 
 
 @router.get(
@@ -76,16 +85,18 @@ def _out(row: WebhookRow) -> WebhookOut:
     summary="Register a webhook",
     responses=error_responses(422),
 )
-def create_webhook(hook: WebhookIn, db: Db) -> WebhookCreated:
+def create_webhook(hook: WebhookIn, db: Db, sealer: Sealer) -> WebhookCreated:
     """Events of one contract (`contract`), of the contracts one team owns (`team`), or of
     all: breach episodes, SLA status changes, refused publishes. The response carries the
     signing secret; it is never shown again."""
     secret = hook.secret or webhooks.new_secret()
+    stored, sealed = sealer.seal(secret)
 
     def work(session: Session) -> WebhookCreated:
         row = WebhookRow(
             url=hook.url,
-            secret=secret,
+            secret=stored,
+            secret_sealed=sealed,
             contract=hook.contract,
             team=hook.team,
             events=hook.events,
