@@ -630,6 +630,18 @@ def _check_from_item(item: Mapping[str, Any], path: FieldPath | None) -> dict[st
     return out
 
 
+def _same_but_suffix(imported: Mapping[str, Any], check: Mapping[str, Any]) -> bool:
+    """Whether `check` is `imported`, or that with the suffix the import gave a repeated name."""
+    name, suffixed = imported.get("name"), check.get("name")
+    if name != suffixed and not (
+        isinstance(name, str)
+        and isinstance(suffixed, str)
+        and re.fullmatch(re.escape(name) + r"_[0-9]+", suffixed)
+    ):
+        return False
+    return _same({**imported, "name": None}, {**check, "name": None})
+
+
 def _strip_ours(item: Mapping[str, Any]) -> dict[str, Any]:
     _, others = _split_cps(item)
     out = {k: v for k, v in item.items() if k != "customProperties"}
@@ -1030,6 +1042,18 @@ class _Contract:
 
     semantics: dict[str, dict[str, Any]] = field(default_factory=dict)
     quality: list[dict[str, Any]] = field(default_factory=list)
+    check_names: set[str] = field(default_factory=set)  # Accord's must be unique
+
+    def unique_name(self, name: str) -> str:
+        """`name`, or if a check has it already, the first free ``name_2``, ``name_3``..."""
+        n = 1
+        unique = name
+        while unique in self.check_names:
+            n += 1
+            suffix = f"_{n}"
+            unique = name[: 200 - len(suffix)] + suffix
+        self.check_names.add(unique)
+        return unique
 
 
 class _Importer:
@@ -1198,7 +1222,7 @@ class _Importer:
         ours, others = _split_cps(obj)
         acc = _Contract()
         root = self.build_node(obj, ptr, None, (), acc)
-        checks, kept_quality = self.import_quality(obj.get("quality"), f"{ptr}/quality", None)
+        checks, kept_quality = self.import_quality(obj.get("quality"), f"{ptr}/quality", None, acc)
         acc.quality[:0] = checks
 
         leftovers: dict[str, Any] = {}
@@ -1399,7 +1423,9 @@ class _Importer:
                     self.warn(ptr, "semantics kept in customProperties are stale; not applied")
             if sem:
                 acc.semantics[key] = sem
-            checks, kept_quality = self.import_quality(p.get("quality"), f"{ptr}/quality", path)
+            checks, kept_quality = self.import_quality(
+                p.get("quality"), f"{ptr}/quality", path, acc
+            )
             acc.quality += checks
         jsonschema_kept = ours.get("jsonSchema")
         replaced = isinstance(jsonschema_kept, Mapping) and "replace" in jsonschema_kept
@@ -1456,10 +1482,15 @@ class _Importer:
         return node
 
     def import_quality(
-        self, items: Any, ptr: str, path: FieldPath | None
+        self, items: Any, ptr: str, path: FieldPath | None, acc: _Contract
     ) -> tuple[list[dict[str, Any]], list[Any] | None]:
         """Accord checks of the quality items at one node, and the items verbatim when the
-        checks do not export back to them."""
+        checks do not export back to them.
+
+        ODCS does not ask for unique names (two unnamed ``nullValues`` checks of a property,
+        a warning and an error, are common); Accord does, so a name already taken in the
+        contract gets a suffix, and the items are then kept verbatim for the export.
+        """
         if not isinstance(items, list) or not items:
             return [], None
         checks: list[dict[str, Any]] = []
@@ -1468,6 +1499,10 @@ class _Importer:
             if not isinstance(item, Mapping):
                 continue
             check = _check_from_item(item, path)
+            name = acc.unique_name(check["name"])
+            if name != check["name"]:
+                self.warn(f"{ptr}/{j}", f"a check is named {check['name']!r} already: {name!r}")
+                check = {**check, "name": name}
             checks.append(check)
             again = _export_check(check, path)
             regen.append(again)
@@ -1738,7 +1773,7 @@ class _Exporter:
     ) -> list[Any]:
         if isinstance(kept, list):
             again = [_check_from_item(item, path) for item in kept if isinstance(item, Mapping)]
-            if _same(again, checks):
+            if len(again) == len(checks) and all(map(_same_but_suffix, again, checks)):
                 return list(kept)
             where = _path_key(path) if path else "the schema object"
             self.warn(

@@ -477,6 +477,40 @@ def test_invalid_odcs_is_refused_with_paths() -> None:
     assert "" in paths and any(p.startswith("/schema/0/properties/0") for p in paths)
 
 
+def test_check_names_that_repeat_get_a_suffix_and_export_as_they_were() -> None:
+    doc = odcs("minimal.odcs.yaml")
+    doc["schema"][0]["quality"] = [
+        {"name": "volume", "metric": "rowCount", "mustBeGreaterThan": 0},
+        {"name": "volume", "metric": "rowCount", "mustBeLessThan": 1000, "severity": "warning"},
+    ]
+    doc["schema"][0]["properties"][0]["quality"] = [  # unnamed: named after the metric
+        {"metric": "nullValues", "mustBe": 0},
+        {"metric": "nullValues", "mustBeLessThan": 5, "unit": "percent", "severity": "warning"},
+    ]
+    imported = import_odcs(doc)
+    [contract] = imported.contracts
+    assert [(q.name, q.threshold and q.threshold.value) for q in contract.quality] == [
+        ("volume", 0),
+        ("volume_2", 1000),
+        ("event_id_nullValues", 0),
+        ("event_id_nullValues_2", 0.05),
+    ]
+    renamed = {w.path: w.message for w in imported.warnings if "already" in w.message}
+    assert renamed == {
+        "/schema/0/properties/0/quality/1": (
+            "a check is named 'event_id_nullValues' already: 'event_id_nullValues_2'"
+        ),
+        "/schema/0/quality/1": "a check is named 'volume' already: 'volume_2'",
+    }
+    exported = export_odcs(imported.contracts).document
+    assert exported["schema"][0]["quality"] == doc["schema"][0]["quality"]
+    assert (
+        exported["schema"][0]["properties"][0]["quality"]
+        == doc["schema"][0]["properties"][0]["quality"]
+    )
+    assert import_odcs(exported).contracts == imported.contracts
+
+
 def test_a_document_that_makes_an_invalid_contract_is_refused() -> None:
     doc = odcs("single.odcs.yaml")
     doc["schema"][0]["properties"][0]["logicalTypeOptions"] = {"pattern": "([unclosed"}
@@ -748,27 +782,19 @@ def _odcs_property(draw: st.DrawFn, name: str, depth: int = 0) -> dict[str, Any]
     if draw(st.integers(0, 3)) == 0:
         p["physicalType"] = draw(st.sampled_from(["varchar(10)", "bigint", "jsonb"]))
     if lt not in ("object", "array") and draw(st.integers(0, 3)) == 0:
-        op = draw(st.sampled_from(["mustBe", "mustBeLessThan", "mustBeGreaterOrEqualTo"]))
+        # A name is scoped to its property in ODCS, and may repeat: nested properties of
+        # one name, a warning and an error threshold of one metric.
+        ops = st.sampled_from(["mustBe", "mustBeLessThan", "mustBeGreaterOrEqualTo"])
         p["quality"] = [
             {
                 "name": f"{name}_nulls",
                 "metric": "nullValues",
                 "unit": "percent",
-                op: draw(st.integers(0, 100)),
+                draw(ops): draw(st.integers(0, 100)),
             }
+            for _ in range(draw(st.integers(1, 2)))
         ]
     return p
-
-
-def _unique_quality_names(properties: list[dict[str, Any]], parents: tuple[str, ...]) -> None:
-    """Qualify nested quality names with their path. ODCS scopes a check name to its
-    property; Accord needs it unique per contract and refuses a repeat on import (with its
-    path), so generated documents name nested checks as a careful author would."""
-    for prop in properties:
-        if parents:
-            for item in prop.get("quality", ()):
-                item["name"] = "_".join((*parents, item["name"]))
-        _unique_quality_names(prop.get("properties", []), (*parents, prop["name"]))
 
 
 @st.composite
@@ -782,7 +808,6 @@ def odcs_documents(draw: st.DrawFn) -> dict[str, Any]:
             obj["description"] = draw(_TEXT)
         if draw(st.booleans()):
             obj["quality"] = [{"metric": "rowCount", "mustBeGreaterThan": draw(st.integers(0, 99))}]
-        _unique_quality_names(obj["properties"], ())
         objects.append(obj)
     doc: dict[str, Any] = {
         "apiVersion": "v3.2.0",
