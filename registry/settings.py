@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from cryptography.fernet import Fernet
 
 __all__ = ["Settings", "normalise_database_url", "parse_rate"]
 
@@ -150,14 +150,12 @@ class Settings:
 
 def _check_fernet_key(key: str, position: int) -> None:
     try:
-        valid = len(base64.urlsafe_b64decode(key.encode())) == 32
-    except (ValueError, binascii.Error):
-        valid = False
-    if not valid:
+        Fernet(key)
+    except ValueError:
         raise ValueError(
             f"ACCORD_SECRET_KEY: key {position} is not a Fernet key (32 bytes in URL-safe "
             "base64, 44 characters); `accord db new-key` makes one"
-        )
+        ) from None
 
 
 def _whole(env: Mapping[str, str], name: str, default: int) -> int:

@@ -106,6 +106,14 @@ def publish(client: TestClient, doc: dict[str, Any]) -> int:
     return version
 
 
+def register(client: TestClient, url: str, **fields: Any) -> dict[str, Any]:
+    """Register a webhook; its body, the secret included."""
+    response = client.post("/webhooks", json={"url": url, **fields})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 

@@ -24,7 +24,14 @@ from registry.monitoring.webhooks import reseal_secrets, verify
 from registry.settings import Settings
 from registry.tables import WebhookRow
 from tests.conftest import ACCORD
-from tests.monitoring.conftest import Receiver, observation, publish, report, sla_contract
+from tests.monitoring.conftest import (
+    Receiver,
+    observation,
+    publish,
+    register,
+    report,
+    sla_contract,
+)
 
 SECRET = "a-receiver's-shared-secret"
 KEY_A, KEY_B, KEY_C = new_key(), new_key(), new_key()
@@ -37,17 +44,16 @@ def running(settings: Settings, *keys: str) -> Iterator[tuple[FastAPI, TestClien
         yield app, client
 
 
-def register(client: TestClient, url: str, **fields: Any) -> int:
-    response = client.post("/webhooks", json={"url": url, **fields})
-    assert response.status_code == 201, response.text
-    hook_id: int = response.json()["id"]
-    return hook_id
+def hook_id(client: TestClient, url: str, **fields: Any) -> int:
+    """Register a webhook; its id."""
+    found: int = register(client, url, **fields)["id"]
+    return found
 
 
-def stored(app: FastAPI, hook_id: int) -> tuple[str, bool]:
+def stored(app: FastAPI, webhook: int) -> tuple[str, bool]:
     with app.state.db.engine.connect() as connection:
         row = connection.execute(
-            sa.select(WebhookRow.secret, WebhookRow.secret_sealed).where(WebhookRow.id == hook_id)
+            sa.select(WebhookRow.secret, WebhookRow.secret_sealed).where(WebhookRow.id == webhook)
         ).one()
     return row.secret, row.secret_sealed
 
@@ -85,8 +91,8 @@ def test_secrets_are_sealed_at_rest_and_sign_deliveries(
 ) -> None:
     with running(settings, KEY_A) as (app, client):
         publish(client, sla_contract())
-        hook = register(client, receiver.url + "/a", contract="shop.orders", secret=SECRET)
-        longest = register(client, receiver.url + "/longest", secret="x" * 255)
+        hook = hook_id(client, receiver.url + "/a", contract="shop.orders", secret=SECRET)
+        longest = hook_id(client, receiver.url + "/longest", secret="x" * 255)
         text, sealed = stored(app, hook)
         assert sealed and SECRET not in text
         assert SecretSealer([KEY_A]).unseal(text, sealed) == SECRET
@@ -100,14 +106,14 @@ def test_secrets_are_sealed_at_rest_and_sign_deliveries(
 
 def test_without_a_key_secrets_are_stored_as_given(settings: Settings) -> None:
     with running(settings) as (app, client):
-        hook = register(client, "https://hooks.example.com/a", secret=SECRET)
+        hook = hook_id(client, "https://hooks.example.com/a", secret=SECRET)
         assert stored(app, hook) == (SECRET, False)
 
 
 def test_reseal_seals_old_secrets_and_rotates_keys(settings: Settings, receiver: Receiver) -> None:
     with running(settings) as (app, client):
         publish(client, sla_contract())
-        hook = register(client, receiver.url, secret=SECRET)  # before any key was set
+        hook = hook_id(client, receiver.url, secret=SECRET)  # before any key was set
     with running(settings, KEY_A) as (app, client):
         assert reseal_secrets(app.state.db, app.state.monitor.sealer) == (1, 0)
         assert stored(app, hook)[1]
@@ -127,7 +133,7 @@ def test_a_secret_no_key_opens_fails_its_attempts_until_the_key_is_back(
 ) -> None:
     with running(settings, KEY_A) as (app, client):
         publish(client, sla_contract())
-        hook = register(client, receiver.url, secret=SECRET)
+        hook = hook_id(client, receiver.url, secret=SECRET)
     with running(settings, KEY_C) as (app, client):
         assert reseal_secrets(app.state.db, app.state.monitor.sealer) == (0, 1)  # left as is
         [attempt] = breach_and_deliver(app, client)
@@ -158,7 +164,7 @@ def test_a_downgrade_past_sealing_refuses_to_strand_sealed_secrets(
         database_url=empty_database_url, auth=False, sla_interval=0, webhook_interval=0
     )
     with running(settings, KEY_A) as (_app, client):
-        hook = register(client, "https://hooks.example.com/a", secret=SECRET)
+        hook = hook_id(client, "https://hooks.example.com/a", secret=SECRET)
     with pytest.raises(RuntimeError, match=r"1 webhook\(s\) hold sealed secrets"):
         command.downgrade(config, "0005")
     with running(settings, KEY_A) as (_app, client):
@@ -182,7 +188,7 @@ def test_the_cli_makes_keys_and_reseals(tmp_path: Path) -> None:
     assert _accord("db", "upgrade", env={"ACCORD_DATABASE_URL": url}).returncode == 0
     settings = Settings(database_url=url, auth=False, sla_interval=0, webhook_interval=0)
     with running(settings) as (app, client):
-        hook = register(client, "https://hooks.example.com/a", secret=SECRET)
+        hook = hook_id(client, "https://hooks.example.com/a", secret=SECRET)
     keyless = _accord("db", "reseal", env={"ACCORD_DATABASE_URL": url, "ACCORD_SECRET_KEY": ""})
     assert keyless.returncode == 2 and "ACCORD_SECRET_KEY is not set" in keyless.stderr
     sealed = _accord("db", "reseal", env={"ACCORD_DATABASE_URL": url, "ACCORD_SECRET_KEY": key})

@@ -7,7 +7,6 @@ import hmac
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -21,19 +20,13 @@ from tests.monitoring.conftest import (
     breach,
     observation,
     publish,
+    register,
     report,
     sla_contract,
 )
 from tests.registry.conftest import error_of
 
 SECRET = "s3cret-s3cret-s3cret"
-
-
-def register(client: TestClient, url: str, **fields: Any) -> dict[str, Any]:
-    response = client.post("/webhooks", json={"url": url, **fields})
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def test_register_list_read_delete(client: TestClient) -> None:
