@@ -5,15 +5,18 @@ the record, compiled once. Every value taken from the rule enters the generated 
 ``repr`` of an already-decoded literal, and names of the rule's own variables are replaced
 by generated ones, so the generated code can only do what the expression says.
 
-Semantics follow CEL with one documented difference: ``&&`` and ``||`` evaluate left to
-right and short-circuit, so an error on the left is an error (CEL would let a decisive right
-operand absorb it). Expressions outside the supported subset fall back to cel-python's
-interpreter — correct, but ~100x slower; `CompiledCel.native` tells which one a rule got.
+Semantics follow CEL. Its ``&&`` and ``||`` are commutative: a decisive side (false for
+``&&``, true for ``||``) wins over an error on the other, and ``all``/``exists`` do the same
+across items. The generated function short-circuits left to right, as Python does, which is
+exact unless it raises; only then is a second function run, which evaluates every side.
+Expressions outside the supported subset fall back to cel-python's interpreter — correct,
+but ~100x slower; `CompiledCel.native` tells which one a rule got.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import operator
 import re
 from collections.abc import Callable, Mapping
@@ -58,14 +61,25 @@ def compile_cel(expression: str) -> CompiledCel:
     """Compile `expression` (over ``this``) once; raise RuleSyntaxError if it is not CEL."""
     tree = compile_rule(expression).tree
     try:
-        generator = _Generator()
-        source = generator.module(f"def _rule(this):\n    return {generator.body(tree)}\n")
+        source = _rule_source(tree, exact=False)
     except _Unsupported:
         return CompiledCel(expression, _interpreted(tree), native=False)
+    exact_source = _rule_source(tree, exact=True)
+    function = _define(source, expression)
+    exact = _define(exact_source, expression) if exact_source != source else None
+    return CompiledCel(expression, _guarded(function, exact), native=True, source=source)
+
+
+def _rule_source(tree: Node, *, exact: bool) -> str:
+    generator = _Generator(exact=exact)
+    return generator.module(f"def _rule(this):\n    return {generator.body(tree)}\n")
+
+
+def _define(source: str, expression: str) -> Evaluate:
     namespace: dict[str, Any] = dict(_RUNTIME)
     exec(compile(source, f"<cel {expression!r}>", "exec"), namespace)
     function: Evaluate = namespace["_rule"]
-    return CompiledCel(expression, _guarded(function), native=True, source=source)
+    return function
 
 
 @cache
@@ -107,11 +121,21 @@ def compile_all(
 _ERRORS = (KeyError, TypeError, IndexError, ValueError, ZeroDivisionError, AttributeError)
 
 
-def _guarded(function: Evaluate) -> Evaluate:
+def _guarded(function: Evaluate, exact: Evaluate | None) -> Evaluate:
+    """`function`, its errors as CelEvaluationError; where it raised, `exact` decides.
+
+    `exact` (None: the same as `function`) evaluates both sides of every ``&&``/``||`` and
+    every item of ``all``/``exists``, so a decisive side absorbs an error as in CEL. An
+    error it cannot absorb is reported as `function` raised it.
+    """
+
     def evaluate(record: Any) -> Any:
         try:
             return function(record)
         except _ERRORS as exc:
+            if exact is not None:
+                with contextlib.suppress(*_ERRORS, RecursionError):
+                    return exact(record)
             raise CelEvaluationError(_describe(exc)) from None
         except RecursionError:
             raise CelEvaluationError("expression nests too deeply for this record") from None
@@ -247,6 +271,30 @@ def _truthy(value: Any) -> bool:
     raise TypeError(f"expected a bool, got {type(value).__name__}")
 
 
+def _cel_or(left: Callable[[], Any], right: Callable[[], Any]) -> bool:
+    """CEL's ``||``: true when either side is, even if the other raises."""
+    try:
+        if _truthy(left()):
+            return True
+    except _ERRORS:
+        if _truthy(right()):
+            return True
+        raise
+    return _truthy(right())
+
+
+def _cel_and(left: Callable[[], Any], right: Callable[[], Any]) -> bool:
+    """CEL's ``&&``: false when either side is, even if the other raises."""
+    try:
+        if not _truthy(left()):
+            return False
+    except _ERRORS:
+        if not _truthy(right()):
+            return False
+        raise
+    return _truthy(right())
+
+
 _RUNTIME: dict[str, Any] = {
     "__builtins__": {"len": len, "all": all, "any": any, "sum": sum, "isinstance": isinstance},
     "_timestamp": _timestamp,
@@ -261,6 +309,9 @@ _RUNTIME: dict[str, Any] = {
     "_double": float,
     "_bool": _truthy,
     "_truthy": _truthy,
+    "_cel_or": _cel_or,
+    "_cel_and": _cel_and,
+    "_ERRORS": _ERRORS,
     "_UTC": UTC,
     **{
         f"_times_{name}": _compare_times(getattr(operator, name))
@@ -320,6 +371,8 @@ class _Generator:
     `membership_only` spells ``has()`` as a bare ``in`` test of the map's keys: for the
     all-rules fast path, where any error only means "ask each rule on its own", and the
     per-rule path keeps the descriptive TypeError. `date_times`: see `compile_all`.
+    `exact` evaluates ``&&``/``||`` and ``all``/``exists`` as CEL does when a side or an item
+    raises (see the module doc): slower, for records where the plain function raised.
     """
 
     def __init__(
@@ -327,12 +380,14 @@ class _Generator:
         *,
         membership_only: bool = False,
         date_times: frozenset[tuple[str, ...]] = frozenset(),
+        exact: bool = False,
     ) -> None:
         self.counter = 0
         self.booleans: set[str] = set()  # generated expressions known to yield a bool
         self.loops: list[str] = []  # macro functions, in the order they were made
         self.membership_only = membership_only
         self.date_times = date_times
+        self.exact = exact
 
     def _bool(self, source: str) -> str:
         self.booleans.add(source)
@@ -376,6 +431,8 @@ class _Generator:
         if len(node.children) == 1:
             return self._single(node, scope)
         left, right = (self.expr(self._child(node, i), scope) for i in range(2))
+        if self.exact:
+            return self._bool(f"_cel_{op}(lambda: {left}, lambda: {right})")
         return self._bool(f"({self._truth(left)} {op} {self._truth(right)})")
 
     def _conditionalor(self, node: Node, scope: dict[str, str]) -> str:
@@ -501,13 +558,29 @@ class _Generator:
         """
         function = f"_loop{len(self.loops)}"
         params = ", ".join(sorted(set(scope.values())))
-        self.loops.append(
-            f"def {function}(_items, {params}):\n"
-            f"    for {name} in _items:\n"
-            f"        {test}\n"
-            f"            return {found}\n"
-            f"    return {not ast.literal_eval(found)}\n"
-        )
+        if self.exact:
+            # An item that decides wins over an item that raised, whichever comes first.
+            self.loops.append(
+                f"def {function}(_items, {params}):\n"
+                "    _error = None\n"
+                f"    for {name} in _items:\n"
+                "        try:\n"
+                f"            {test}\n"
+                f"                return {found}\n"
+                "        except _ERRORS as _exc:\n"
+                "            _error = _error or _exc\n"
+                "    if _error is not None:\n"
+                "        raise _error\n"
+                f"    return {not ast.literal_eval(found)}\n"
+            )
+        else:
+            self.loops.append(
+                f"def {function}(_items, {params}):\n"
+                f"    for {name} in _items:\n"
+                f"        {test}\n"
+                f"            return {found}\n"
+                f"    return {not ast.literal_eval(found)}\n"
+            )
         return self._bool(f"{function}({target}, {params})")
 
     def _ident(self, node: Node, scope: dict[str, str]) -> str:

@@ -7,6 +7,7 @@ import copy
 import re
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -66,6 +67,23 @@ def test_rule_failures_name_the_rule_and_severity(orders: RecordValidator) -> No
     warning_only = copy.deepcopy(ORDER)
     warning_only["total"]["amount_minor"] = 0
     assert orders.is_valid(warning_only)  # a warning reports, it does not reject
+
+
+def test_a_rule_whose_error_the_other_side_decides_holds(orders: RecordValidator) -> None:
+    # CEL's || is commutative: a missing coupon raises on the left, and the right decides.
+    doc = orders.contract.to_document()
+    doc["rules"] = [
+        {
+            "name": "coupon_upper",
+            "expression": "this.coupon_code.upperAscii() == this.coupon_code"
+            " || !has(this.coupon_code)",
+        },
+    ]
+    validator = RecordValidator(Contract.from_document(doc), 1)
+    assert validator.validate_json(orjson.dumps(ORDER)) == (ORDER, [])
+    lower = {**ORDER, "coupon_code": "spring"}
+    [failure] = validator.validate(lower)
+    assert (failure.kind, failure.rule) == ("rule", "coupon_upper")
 
 
 def test_pii_values_never_appear_in_messages(orders: RecordValidator) -> None:

@@ -4,8 +4,9 @@ The compiler walks the same cel-python parse tree as `enforcers.cel_python` and 
 semantics exactly, over columns instead of one record: a rule *passes* on a row exactly when
 the per-record evaluator returns ``True`` on that row's record view (`RowView`). Every
 intermediate value carries two masks besides its data: `null` (the value is null) and `err`
-(evaluating it raised, e.g. ``null < 1`` or a missing column), so ``||``/``&&`` short-circuit
-left to right as the per-record code does, and an error fails the row.
+(evaluating it raised, e.g. ``null < 1`` or a missing column), so that ``||``/``&&`` let a
+deciding side absorb an error on the other, as CEL and the per-record code do, and an error
+that is left fails the row.
 
 How a table row is a record (`RowView`): columns are fields by dotted path
 (``customer.email`` is ``this.customer.email``); a null cell is a field that may be read as
@@ -303,22 +304,35 @@ class _Compiler(Generic[E]):
         if len(node.children) == 1:
             return self._single(node)
         ops = self.ops
-        left = self.expr(self.child(node, 0))
-        lt, lerr = self.condition(left)
-        right = self.expr(self.child(node, 1))
-        rt, rerr = self.condition(right)
-        ok_left = ops.m_not(lerr) if lerr is not None else None
+        lt, lerr = self.clean(self.condition(self.expr(self.child(node, 0))))
+        rt, rerr = self.clean(self.condition(self.expr(self.child(node, 1))))
+        # CEL's || and && are commutative: a side that decides (true for ||, false for &&)
+        # wins over an error on the other side, whichever side that is.
         if is_or:
-            # left or right: the right side runs where the left is a clean False.
-            runs_right: E | None = ops.m_not(lt) if lt is not None else ops.mask(True)
-            truth = _or(ops, lt, _and(ops, runs_right, rt))
+            truth = _or(ops, lt, rt)
+            decided = truth
         else:
-            runs_right = lt
             truth = _and(ops, lt, rt)
-        if ok_left is not None and runs_right is not None:
-            runs_right = ops.m_and(runs_right, ok_left)
-        err = _or(ops, lerr, _and(ops, runs_right, rerr))
+            decided = _or(ops, self.clean_false(lt, lerr), self.clean_false(rt, rerr))
+        err = _or(ops, lerr, rerr)
+        if err is not None and decided is not None:
+            err = ops.m_and(err, ops.m_not(decided))
         return self.boolean(truth, err)
+
+    def clean(self, condition: tuple[E | None, E | None]) -> tuple[E | None, E | None]:
+        """(truth, error) masks with no row in both: an error is not true."""
+        truth, err = condition
+        if truth is not None and err is not None:
+            truth = self.ops.m_and(truth, self.ops.m_not(err))
+        return truth, err
+
+    def clean_false(self, truth: E | None, err: E | None) -> E:
+        """Rows of a `clean` condition that are false without an error."""
+        ops = self.ops
+        if truth is None:
+            return ops.m_not(err) if err is not None else ops.mask(True)
+        false = ops.m_not(truth)
+        return false if err is None else ops.m_and(false, ops.m_not(err))
 
     def _conditionalor(self, node: Node) -> Val[E]:
         return self._logical(node, is_or=True)

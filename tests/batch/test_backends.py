@@ -9,6 +9,7 @@ import pandas as pd
 import polars as pl
 import pytest
 
+from contracts import Contract
 from enforcers import ValidationReport, validate
 from tests.batch.corrupt import COLUMNS, CONTRACT, EXPECTED, NOW, records
 
@@ -120,3 +121,72 @@ def test_spark_matches(spark: Any) -> None:
     assert report.failed_rows == pandas.failed_rows
     email = report.check("customer.email: format:email")
     assert email.samples and email.samples[0]["customer.email"] == "<redacted>"
+
+
+# CEL's && and || are commutative: a deciding side wins over an error on the other side.
+# A null coupon reads as null, so `size()` and `startsWith()` of it raise.
+ABSORBING = Contract.from_document(
+    {
+        "name": "shop.coupons",
+        "owner": {"team": "checkout"},
+        "schema": {
+            "type": "object",
+            "properties": {
+                "coupon": {"type": ["string", "null"]},
+                "amount": {"type": "integer"},
+            },
+        },
+        "rules": [
+            # Row 1, 2: the error on the left is absorbed by a true right side.
+            {
+                "name": "coupon_shape",
+                "expression": "this.coupon.size() == 8 || this.coupon == null",
+            },
+            # Row 1: the false right side absorbs the error, and `!` makes it pass. Row 2:
+            # nothing absorbs it, so the error fails the row.
+            {
+                "name": "big_x_coupons_checked",
+                "expression": "!(this.coupon.startsWith('X') && this.amount >= 100)",
+            },
+        ],
+    }
+)
+ABSORBING_ROWS = [
+    {"coupon": "ABCDEFGH", "amount": 50},
+    {"coupon": None, "amount": 50},
+    {"coupon": None, "amount": 500},
+    {"coupon": "XYZ", "amount": 500},
+    {"coupon": "XYZ12345", "amount": 500},
+]
+ABSORBING_FAILURES = {"coupon_shape": [3], "big_x_coupons_checked": [2, 3, 4]}
+
+
+def absorbing_failures(report: ValidationReport) -> dict[str, int]:
+    return {name: report.check(name).failed_rows for name in ABSORBING_FAILURES}
+
+
+@pytest.mark.parametrize("backend", ["pandas", "polars"])
+def test_a_deciding_side_absorbs_an_error_on_the_other(backend: str) -> None:
+    frame: Any = (
+        pd.DataFrame(ABSORBING_ROWS).astype({"coupon": "string", "amount": "Int64"})
+        if backend == "pandas"
+        else pl.DataFrame(ABSORBING_ROWS, schema={"coupon": pl.String, "amount": pl.Int64})
+    )
+    report = validate(frame, ABSORBING)
+    assert report.backend == backend
+    for name, rows in ABSORBING_FAILURES.items():
+        assert report.check(name).failing_indices == rows, name
+    assert report.to_dict()["rules_row_wise"] == 0  # vectorized, not the row-wise fallback
+
+
+@pytest.mark.slow
+def test_spark_absorbs_errors_as_cel_does(spark: Any) -> None:
+    from pyspark.sql import types as T
+
+    schema = T.StructType(
+        [T.StructField("coupon", T.StringType()), T.StructField("amount", T.LongType())]
+    )
+    df = spark.createDataFrame([(r["coupon"], r["amount"]) for r in ABSORBING_ROWS], schema)
+    report = validate(df, ABSORBING)
+    assert report.backend == "pyspark"
+    assert absorbing_failures(report) == {n: len(r) for n, r in ABSORBING_FAILURES.items()}
