@@ -99,6 +99,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/webhooks"): _change("webhook.create", _P),
     ("GET", "/webhooks"): Rule("webhook.list", _P, Owner.WEBHOOK_QUERY),
     ("GET", "/webhooks/{webhook_id}"): Rule("webhook.read", _P, Owner.WEBHOOK),
+    ("PATCH", "/webhooks/{webhook_id}"): _change("webhook.update", _P, Owner.WEBHOOK),
     ("DELETE", "/webhooks/{webhook_id}"): _change("webhook.delete", _P, Owner.WEBHOOK),
     ("GET", "/webhooks/{webhook_id}/deliveries"): Rule("webhook.read", _P, Owner.WEBHOOK),
     # -- web UI --------------------------------------------------------------------------

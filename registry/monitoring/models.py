@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from registry.monitoring.events import EVENT_TYPES
 
@@ -19,6 +19,8 @@ __all__ = [
     "WebhookIn",
     "WebhookList",
     "WebhookOut",
+    "WebhookUpdate",
+    "WebhookUpdated",
 ]
 
 SlaState = Literal["ok", "breached", "unknown", "inactive"]
@@ -67,41 +69,81 @@ class SlaReport(BaseModel):
     history: list[SlaEvent] = Field(description="Status changes, newest first.")
 
 
+def _http_url(url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise ValueError("url must be an http:// or https:// URL")
+    return url
+
+
+def _known_events(events: list[str]) -> list[str]:
+    unknown = sorted(set(events) - set(EVENT_TYPES))
+    if unknown:
+        raise ValueError(f"unknown event types {unknown}; known: {list(EVENT_TYPES)}")
+    return sorted(set(events))
+
+
+HookUrl = Annotated[
+    str,
+    Field(min_length=1, max_length=2048, examples=["https://hooks.example.com/accord"]),
+    AfterValidator(_http_url),
+]
+EventTypes = Annotated[
+    list[str],
+    Field(description=f"Event types (empty: all): {', '.join(EVENT_TYPES)}."),
+    AfterValidator(_known_events),
+]
+Secret = Annotated[str, Field(min_length=16, max_length=255)]
+
+
 class WebhookIn(BaseModel):
     """A webhook: where to POST events, and which."""
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(min_length=1, max_length=2048, examples=["https://hooks.example.com/accord"])
+    url: HookUrl
     contract: str | None = Field(None, max_length=255, description="Only this contract's events.")
     team: str | None = Field(
         None, max_length=255, description="Only events of contracts this team owns."
     )
-    events: list[str] = Field(
-        default_factory=list, description=f"Event types (empty: all): {', '.join(EVENT_TYPES)}."
-    )
-    secret: str | None = Field(
+    events: EventTypes = Field(default_factory=list)
+    secret: Secret | None = Field(
         None,
-        min_length=16,
-        max_length=255,
         description="HMAC key of X-Accord-Signature; generated (and returned once) if left out.",
     )
     description: str | None = Field(None, max_length=1000)
 
-    @field_validator("url")
-    @classmethod
-    def _http(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError("url must be an http:// or https:// URL")
-        return url
 
-    @field_validator("events")
+class WebhookUpdate(BaseModel):
+    """Changes to a webhook: each field given replaces the stored one (``contract`` and
+    ``team`` may be set to null), the others are kept. ``secret`` or ``rotate_secret``
+    replace the signing secret, from the next delivery attempt on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: HookUrl | None = None
+    contract: str | None = Field(None, max_length=255)
+    team: str | None = Field(None, max_length=255)
+    events: EventTypes | None = None
+    description: str | None = Field(None, max_length=1000)
+    secret: Secret | None = Field(None, description="The new HMAC key of X-Accord-Signature.")
+    rotate_secret: bool = Field(
+        False, description="Generate a new signing secret (returned once, in the response)."
+    )
+
+    @field_validator("url", "events", "secret")
     @classmethod
-    def _known(cls, events: list[str]) -> list[str]:
-        unknown = sorted(set(events) - set(EVENT_TYPES))
-        if unknown:
-            raise ValueError(f"unknown event types {unknown}; known: {list(EVENT_TYPES)}")
-        return sorted(set(events))
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        # Only values given are validated: null would clear what cannot be empty.
+        if value is None:
+            raise ValueError(f"{info.field_name} cannot be null")
+        return value
+
+    @field_validator("rotate_secret")
+    @classmethod
+    def _one_secret(cls, rotate: bool, info: ValidationInfo) -> bool:
+        if rotate and info.data.get("secret") is not None:
+            raise ValueError("give secret or rotate_secret, not both")
+        return rotate
 
 
 class WebhookOut(BaseModel):
@@ -116,6 +158,13 @@ class WebhookOut(BaseModel):
 
 class WebhookCreated(WebhookOut):
     secret: str = Field(description="The signing secret: shown only in this response.")
+
+
+class WebhookUpdated(WebhookOut):
+    secret: str | None = Field(
+        description="The new signing secret when the request replaced it: shown only in this "
+        "response; null otherwise."
+    )
 
 
 class WebhookList(BaseModel):

@@ -21,6 +21,8 @@ from registry.monitoring.models import (
     WebhookIn,
     WebhookList,
     WebhookOut,
+    WebhookUpdate,
+    WebhookUpdated,
 )
 from registry.monitoring.queries import overall, sla_document, sla_rows
 from registry.monitoring.sealing import SecretSealer
@@ -142,6 +144,35 @@ def _webhook(session: Session, webhook_id: int) -> WebhookRow:
 def get_webhook(webhook_id: int, db: Db) -> WebhookOut:
     with db.reads() as session:
         return _out(_webhook(session, webhook_id))
+
+
+@router.patch(
+    "/webhooks/{webhook_id}",
+    response_model=WebhookUpdated,
+    summary="Change a webhook or replace its signing secret",
+    responses=error_responses(404),
+)
+def update_webhook(
+    webhook_id: int, change: WebhookUpdate, db: Db, sealer: Sealer
+) -> WebhookUpdated:
+    """The fields given replace the stored ones. A new secret (`secret`, or one generated
+    with `rotate_secret`) signs every delivery attempt from now on, pending retries
+    included, and is returned in this response only. Deliveries already queued keep going
+    to the webhook, to its new `url`."""
+    fields = change.model_dump(exclude_unset=True, exclude={"secret", "rotate_secret"})
+    secret = change.secret or (webhooks.new_secret() if change.rotate_secret else None)
+    sealed = sealer.seal(secret) if secret is not None else None
+
+    def work(session: Session) -> WebhookUpdated:
+        row = _webhook(session, webhook_id)
+        for name, value in fields.items():
+            setattr(row, name, value)
+        if sealed is not None:
+            row.secret, row.secret_sealed = sealed
+        session.flush()
+        return WebhookUpdated(**_out(row).model_dump(), secret=secret)
+
+    return db.write(work)
 
 
 @router.delete(

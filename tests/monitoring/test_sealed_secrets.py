@@ -104,6 +104,18 @@ def test_secrets_are_sealed_at_rest_and_sign_deliveries(
         assert not signed_with(receiver, SECRET, "/longest")
 
 
+def test_a_replaced_secret_is_sealed_too(settings: Settings, receiver: Receiver) -> None:
+    with running(settings, KEY_A) as (app, client):
+        publish(client, sla_contract())
+        hook = hook_id(client, receiver.url, contract="shop.orders", secret=SECRET)
+        new = client.patch(f"/webhooks/{hook}", json={"rotate_secret": True}).json()["secret"]
+        text, sealed = stored(app, hook)
+        assert sealed and new not in text
+        assert SecretSealer([KEY_A]).unseal(text, sealed) == new
+        assert [a.delivered for a in breach_and_deliver(app, client)] == [True]
+        assert signed_with(receiver, new) and not signed_with(receiver, SECRET)
+
+
 def test_without_a_key_secrets_are_stored_as_given(settings: Settings) -> None:
     with running(settings) as (app, client):
         hook = hook_id(client, "https://hooks.example.com/a", secret=SECRET)

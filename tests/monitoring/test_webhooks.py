@@ -60,6 +60,78 @@ def test_invalid_webhooks_are_refused(client: TestClient) -> None:
         assert error_of(response)["code"] == "invalid_request"
 
 
+def test_update_a_webhook(client: TestClient) -> None:
+    hook = register(
+        client, "https://hooks.example.com/a", contract="shop.orders", description="first"
+    )
+    url = f"/webhooks/{hook['id']}"
+    changed = client.patch(
+        url, json={"url": "https://hooks.example.com/b", "events": ["sla.status_changed"]}
+    )
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert body["secret"] is None  # not replaced, so not shown
+    assert (body["url"], body["events"], body["contract"], body["description"]) == (
+        "https://hooks.example.com/b",
+        ["sla.status_changed"],
+        "shop.orders",  # fields left out are kept
+        "first",
+    )
+    moved = client.patch(url, json={"contract": None, "team": "checkout", "description": None})
+    assert (moved.json()["contract"], moved.json()["team"], moved.json()["description"]) == (
+        None,
+        "checkout",
+        None,
+    )
+    assert client.get(url).json() == {k: v for k, v in moved.json().items() if k != "secret"}
+    missing = client.patch("/webhooks/999999", json={"description": "x"})
+    assert missing.status_code == 404 and error_of(missing)["code"] == "webhook_not_found"
+
+
+def test_invalid_updates_are_refused_and_change_nothing(client: TestClient) -> None:
+    hook = register(client, "https://hooks.example.com/a", team="checkout")
+    url = f"/webhooks/{hook['id']}"
+    before = client.get(url).json()
+    for body, field in (
+        ({"url": "ftp://example.com"}, "url"),
+        ({"url": None}, "url"),
+        ({"events": ["no.such"], "description": "kept out"}, "events"),
+        ({"events": None}, "events"),
+        ({"secret": "short"}, "secret"),
+        ({"secret": "s" * 20, "rotate_secret": True}, "rotate_secret"),
+        ({"id": 7}, "id"),
+    ):
+        response = client.patch(url, json=body)
+        assert response.status_code == 422, body
+        error = error_of(response)
+        assert error["code"] == "invalid_request" and field in error["message"], error
+    assert client.get(url).json() == before
+
+
+def test_a_rotated_secret_signs_the_pending_retries(
+    client: TestClient, monitor: Monitor, receiver: Receiver
+) -> None:
+    publish(client, sla_contract())
+    hook = register(client, receiver.url, contract="shop.orders", secret=SECRET)
+    receiver.statuses = [500]
+    _breaching(client, monitor)
+    assert [a.status for a in monitor.deliver_once()] == [500]  # signed with the old secret
+    rotated = client.patch(f"/webhooks/{hook['id']}", json={"rotate_secret": True})
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["secret"]
+    assert len(new) >= 32 and new != SECRET
+    assert "secret" not in client.get(f"/webhooks/{hook['id']}").json()
+    time.sleep(0.25)  # the backoff
+    assert [a.status for a in monitor.deliver_once()] == [200]
+    old_request, retry = receiver.requests
+    assert old_request.body == retry.body
+    signature = {k.lower(): v for k, v in retry.headers.items()}["x-accord-signature"]
+    assert verify(new, retry.body, signature) and not verify(SECRET, retry.body, signature)
+    chosen = "a-secret-of-the-receivers-own"
+    given = client.patch(f"/webhooks/{hook['id']}", json={"secret": chosen})
+    assert given.json()["secret"] == chosen
+
+
 def _breaching(client: TestClient, monitor: Monitor, name: str = "shop.orders") -> None:
     """A source that reported once, then went silent past the freshness limit."""
     now = datetime.now(UTC)

@@ -199,6 +199,12 @@ WRITES: dict[str, Write] = {
         _owners(201),
         _webhooks,
     ),
+    "update webhook": Write(
+        _with_webhook,
+        lambda c: ("PATCH", f"/webhooks/{c['id']}", {"json": {"rotate_secret": True}}),
+        _owners(200),
+        _webhooks,
+    ),
     "delete webhook": Write(
         _with_webhook,
         lambda c: ("DELETE", f"/webhooks/{c['id']}", {}),
@@ -288,6 +294,7 @@ def test_every_write_route_is_in_the_matrix_or_admin_only() -> None:
         ("DELETE", "/contracts/{name}/consumers/{consumer}"),
         ("POST", "/breaches"),
         ("POST", "/webhooks"),
+        ("PATCH", "/webhooks/{webhook_id}"),
         ("DELETE", "/webhooks/{webhook_id}"),
         ("POST", "/subjects/{subject}/versions"),
         ("DELETE", "/subjects/{subject}/versions/{version}"),
@@ -372,6 +379,21 @@ def test_webhook_scope_rules(secured: Secured) -> None:
         r = s.client.post("/webhooks", json=body, headers=s.as_(who))
         assert r.status_code == status, (body, who, r.text)
     assert s.client.get("/webhooks", headers=s.as_("producer_own")).status_code == 403
+    # A producer may change their own team's webhook, but not hand it to another team or
+    # widen it to every contract; another team's producer may not touch it.
+    own = s.client.post(
+        "/webhooks", json={"url": "http://127.0.0.1:9/b", "team": OWN}, headers=s.as_("admin")
+    ).json()["id"]
+    for body, who, status in [
+        ({"team": OTHER}, "producer_own", 403),
+        ({"team": None}, "producer_own", 403),
+        ({"team": None, "contract": "hooked.events"}, "producer_own", 200),
+        ({"description": "mine now"}, "producer_other", 403),
+    ]:
+        r = s.client.patch(f"/webhooks/{own}", json=body, headers=s.as_(who))
+        assert r.status_code == status, (body, who, r.text)
+    after = s.client.get(f"/webhooks/{own}", headers=s.as_("admin")).json()
+    assert (after["team"], after["contract"], after["description"]) == (None, "hooked.events", None)
     mine = s.client.get(f"/webhooks?team={OWN}", headers=s.as_("producer_own"))
     assert mine.status_code == 200
     theirs = s.client.get(f"/webhooks?team={OTHER}", headers=s.as_("producer_own"))
