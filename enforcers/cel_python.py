@@ -9,6 +9,8 @@ Semantics follow CEL. Its ``&&`` and ``||`` are commutative: a decisive side (fa
 ``&&``, true for ``||``) wins over an error on the other, and ``all``/``exists`` do the same
 across items. The generated function short-circuits left to right, as Python does, which is
 exact unless it raises; only then is a second function run, which evaluates every side.
+Arithmetic is Python's (unbounded ints, int and double mixing, no ±Inf from division, and
+``true == 1``): the README lists where that departs from CEL.
 Expressions outside the supported subset fall back to cel-python's interpreter — correct,
 but ~100x slower; `CompiledCel.native` tells which one a rule got.
 """
