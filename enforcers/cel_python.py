@@ -120,7 +120,9 @@ def compile_all(
     return function
 
 
-_ERRORS = (KeyError, TypeError, IndexError, ValueError, ZeroDivisionError, AttributeError)
+# What evaluating a rule on a record can raise: a missing field, a wrong type, a bad index,
+# a value out of range (a date past 9999, a huge int as a double), a pattern from the record.
+_ERRORS = (KeyError, TypeError, IndexError, ValueError, ArithmeticError, AttributeError, re.error)
 
 
 def _guarded(function: Evaluate, exact: Evaluate | None) -> Evaluate:

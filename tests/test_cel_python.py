@@ -11,7 +11,14 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from contracts import compile_rule
-from enforcers.cel_python import CelEvaluationError, _define, _rule_source, compile_all, compile_cel
+from enforcers.cel_python import (
+    _ERRORS,
+    CelEvaluationError,
+    _define,
+    _rule_source,
+    compile_all,
+    compile_cel,
+)
 from enforcers.cel_python import _interpreted as interpreted
 
 EXPRESSIONS = [
@@ -96,7 +103,7 @@ def raises_left_to_right(expression: str, record: dict[str, Any]) -> bool:
     plain = _define(_rule_source(compile_rule(expression).tree, exact=False), expression)
     try:
         plain(record)
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError, ZeroDivisionError):
+    except _ERRORS:
         return True
     return False
 
@@ -198,6 +205,24 @@ def test_a_deciding_side_absorbs_an_error_on_the_other(expression: str, expected
     record = {"a": 1, "items": [{}, {"n": -1}, {"n": 1}]}
     assert compile_cel(expression).evaluate(record) is expected
     assert interpreted(compile_rule(expression).tree)(record) is expected
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        # Values out of range and patterns from the record raise what Python raises for
+        # them; they are evaluation errors like any other, and a deciding side absorbs them.
+        "timestamp(this.t) + duration('48h') > timestamp('2020-01-01T00:00:00Z')",
+        "double(this.big) > 0.0",
+        "this.s.matches(this.p)",
+    ],
+)
+def test_values_out_of_range_are_evaluation_errors(expression: str) -> None:
+    record = {"t": "9999-12-31T23:00:00Z", "big": 10**400, "s": "a", "p": "(unclosed"}
+    with pytest.raises(CelEvaluationError):
+        compile_cel(expression).evaluate(record)
+    assert compile_cel(f"this.nope > 0 || {expression} || true").evaluate(record) is True
+    assert compile_cel(f"({expression}) && false").evaluate(record) is False
 
 
 @pytest.mark.parametrize(
