@@ -253,7 +253,9 @@ class _Compiler(Generic[E]):
                 return (self.ops.mask(True) if v.data else None), None
             return None, self.ops.mask(True)
         if v.kind == "bool":
-            return self.ops.truth(v.data), _or(self.ops, v.null, v.err)
+            # No data: a value that fails on every row (`failing`), true on none.
+            truth = None if v.data is None else self.ops.truth(v.data)
+            return truth, _or(self.ops, v.null, v.err)
         if v.kind == MISSING:
             return None, self.ops.mask(True)
         if v.kind == "any":

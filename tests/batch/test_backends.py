@@ -190,3 +190,53 @@ def test_spark_absorbs_errors_as_cel_does(spark: Any) -> None:
     report = validate(df, ABSORBING)
     assert report.backend == "pyspark"
     assert absorbing_failures(report) == {n: len(r) for n, r in ABSORBING_FAILURES.items()}
+
+
+# Rules that are constant once compiled, or that fail on every row, count every row; a rule
+# that reads no column is still evaluated once per row. Expected: failed rows of three.
+EVERY_ROW = {
+    "false": 3,
+    "this.zz > 0 || false": 3,  # no column zz: an error on every row
+    "(this.zz > 0) ? this.b : this.a > 0": 3,
+    "1 == 1.0": 0,  # constants only: evaluated row-wise
+    "(this.a > 0) ? true : false": 1,
+}
+
+
+def every_row_contract(expression: str) -> Contract:
+    return Contract.from_document(
+        {
+            "name": "shop.flags",
+            "owner": {"team": "checkout"},
+            "schema": {
+                "type": "object",
+                "properties": {"a": {"type": "integer"}, "b": {"type": "boolean"}},
+            },
+            "rules": [{"name": "r", "expression": expression}],
+        }
+    )
+
+
+FLAG_ROWS = [{"a": 1, "b": True}, {"a": -1, "b": False}, {"a": 2, "b": True}]
+
+
+@pytest.mark.parametrize("backend", ["pandas", "polars"])
+@pytest.mark.parametrize("expression", list(EVERY_ROW))
+def test_constant_and_failing_rules_count_every_row(backend: str, expression: str) -> None:
+    frame: Any = (
+        pd.DataFrame(FLAG_ROWS).astype({"a": "Int64", "b": "boolean"})
+        if backend == "pandas"
+        else pl.DataFrame(FLAG_ROWS)
+    )
+    assert (
+        validate(frame, every_row_contract(expression)).check("r").failed_rows
+        == (EVERY_ROW[expression])
+    )
+
+
+@pytest.mark.slow
+def test_spark_counts_constant_and_failing_rules_on_every_row(spark: Any) -> None:
+    df = spark.createDataFrame([(r["a"], r["b"]) for r in FLAG_ROWS], "a long, b boolean")
+    for expression, failed in EVERY_ROW.items():
+        report = validate(df, every_row_contract(expression))
+        assert report.check("r").failed_rows == failed, expression

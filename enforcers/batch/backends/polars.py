@@ -553,7 +553,8 @@ class PolarsBackend:
                 checks.append((rule_check(rule, False), fails))
             except Unsupported:
                 needed = needed_columns(rule.reads, columns)
-                records = frame.select(needed).to_dicts() if n else []
+                # A rule that reads no column still sees one (empty) record per row.
+                records = frame.select(needed).to_dicts() if needed else [{}] * n
                 row_wise[len(checks)] = ~evaluate_rows(rule, records, columns)
                 checks.append((rule_check(rule, True), None))
         # One pass: every row check's failing mask. Lazily, because only a lazy query
@@ -576,7 +577,8 @@ class PolarsBackend:
             elif n == 0:
                 failing.append(np.zeros(0, dtype=bool))
             else:
-                mask = masks[f"c{i}"].to_numpy()
+                # A query of constants only (say the rule `false`) has one row, for all.
+                mask = np.broadcast_to(masks[f"c{i}"].to_numpy(), (n,)).copy()
                 if i in uncertain:
                     mask = self._recheck(
                         mask, masks[f"u{i}"].to_numpy(), frame, plan, checks[i][0].name, columns
