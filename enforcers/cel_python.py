@@ -9,8 +9,9 @@ Semantics follow CEL. Its ``&&`` and ``||`` are commutative: a decisive side (fa
 ``&&``, true for ``||``) wins over an error on the other, and ``all``/``exists`` do the same
 across items. The generated function short-circuits left to right, as Python does, which is
 exact unless it raises; only then is a second function run, which evaluates every side.
-Arithmetic is Python's (unbounded ints, int and double mixing, no ±Inf from division, and
-``true == 1``): the README lists where that departs from CEL.
+Integers are 64 bits, as in CEL (an overflow is an error); otherwise arithmetic is Python's
+(int and double mix, no ±Inf from division, ``true == 1``): the README lists where that
+departs from CEL.
 Expressions outside the supported subset fall back to cel-python's interpreter — correct,
 but ~100x slower; `CompiledCel.native` tells which one a rule got.
 """
@@ -216,12 +217,38 @@ def _duration(value: Any) -> timedelta:
     return parse_duration(value)
 
 
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+
+
+def _int64(value: Any) -> Any:
+    """`value`, unless it is an int that CEL's 64-bit integers cannot hold."""
+    if type(value) is int and not _INT_MIN <= value <= _INT_MAX:
+        raise OverflowError("integer overflow: the result does not fit in 64 bits")
+    return value
+
+
+def _add(a: Any, b: Any) -> Any:
+    return _int64(a + b)
+
+
+def _sub(a: Any, b: Any) -> Any:
+    return _int64(a - b)
+
+
+def _mul(a: Any, b: Any) -> Any:
+    return _int64(a * b)
+
+
+def _neg(a: Any) -> Any:
+    return _int64(-a)
+
+
 def _int_div(a: Any, b: Any) -> Any:
     if isinstance(a, int) and isinstance(b, int) and not isinstance(a, bool):
         if b == 0:
             raise ZeroDivisionError("division by zero")
         quotient = abs(a) // abs(b)
-        return quotient if (a >= 0) == (b >= 0) else -quotient
+        return _int64(quotient if (a >= 0) == (b >= 0) else -quotient)
     return a / b
 
 
@@ -305,6 +332,10 @@ _RUNTIME: dict[str, Any] = {
     "_duration": _duration,
     "_int_div": _int_div,
     "_int_mod": _int_mod,
+    "_add": _add,
+    "_sub": _sub,
+    "_mul": _mul,
+    "_neg": _neg,
     "_has": _has,
     "_size": _size,
     "_string": _string,
@@ -333,9 +364,14 @@ _BINARY = {
     "relation_eq": "==",
     "relation_ne": "!=",
     "relation_in": "in",
-    "addition_add": "+",
-    "addition_sub": "-",
-    "multiplication_mul": "*",
+}
+# Arithmetic is checked for 64-bit overflow, as CEL's integers are 64 bits.
+_ARITHMETIC = {
+    "addition_add": "_add",
+    "addition_sub": "_sub",
+    "multiplication_mul": "_mul",
+    "multiplication_div": "_int_div",
+    "multiplication_mod": "_int_mod",
 }
 _TIME_RELATIONS = {
     "relation_lt": "lt",
@@ -457,10 +493,8 @@ class _Generator:
                 return self._bool(f"_times_{name}({self.expr(a, scope)}, {self.expr(b, scope)})")
         left = self.expr(self._child(op_node, 0), scope)
         right = self.expr(self._child(node, 1), scope)
-        if op_node.data == "multiplication_div":
-            return f"_int_div({left}, {right})"
-        if op_node.data == "multiplication_mod":
-            return f"_int_mod({left}, {right})"
+        if op_node.data in _ARITHMETIC:
+            return f"{_ARITHMETIC[op_node.data]}({left}, {right})"
         if op_node.data not in _BINARY:
             raise _Unsupported(op_node.data)
         combined = f"({left} {_BINARY[op_node.data]} {right})"
@@ -495,7 +529,10 @@ class _Generator:
         if op == "unary_not":
             return self._bool(f"(not {self._truth(operand)})")
         if op == "unary_neg":
-            return f"(-{operand})"
+            with contextlib.suppress(ValueError, SyntaxError, TypeError, OverflowError):
+                # A negative literal (``-1``) is folded, not negated per record.
+                return repr(_neg(ast.literal_eval(operand)))
+            return f"_neg({operand})"
         raise _Unsupported(op)
 
     def _member(self, node: Node, scope: dict[str, str]) -> str:

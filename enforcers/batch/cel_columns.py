@@ -33,7 +33,16 @@ from contracts.rules import RECORD, compile_rule
 from enforcers.cel_python import _literal_value
 from enforcers.patterns import for_engine
 
-__all__ = ["ColumnKind", "Ops", "RowView", "Unsupported", "Val", "compile_columns", "row_view"]
+__all__ = [
+    "INT_MIN",
+    "ColumnKind",
+    "Ops",
+    "RowView",
+    "Unsupported",
+    "Val",
+    "compile_columns",
+    "row_view",
+]
 
 Node = lark.Tree[lark.Token]
 E = TypeVar("E")  # a backend's column expression (pandas Series/ndarray, pl.Expr, Column)
@@ -98,6 +107,11 @@ class Ops(Generic[E]):
 
     def arith(self, op: str, a: Any, b: Any) -> Any:
         """``a op b`` for op in + - * and true division ``/``."""
+        raise NotImplementedError
+
+    def int_arith(self, op: str, a: Any, b: Any) -> tuple[Any, E]:
+        """64-bit integer ``a op b`` for op in + - *, and the rows where it overflowed
+        (CEL's integers are 64 bits: an overflow is an error)."""
         raise NotImplementedError
 
     def int_div(self, a: Any, b: Any) -> Any:
@@ -171,6 +185,9 @@ class CompiledColumns:
 def compile_columns(expression: str) -> CompiledColumns:
     """The rule's tree, ready to compile against a frame (`CompiledColumns.passes`)."""
     return CompiledColumns(expression, compile_rule(expression).tree)
+
+
+INT_MIN = -(2**63)
 
 
 def _or(ops: Ops[E], a: E | None, b: E | None) -> E | None:
@@ -376,6 +393,10 @@ class _Compiler(Generic[E]):
                 raise Unsupported("negation of a non-number")
             if operand.const:
                 return replace(operand, data=-operand.data)
+            if operand.kind == "int":
+                data, overflow = self.ops.int_arith("-", 0, operand.data)
+                bad = _or(self.ops, operand.err, operand.null)
+                return Val(data, "int", None, _or(self.ops, bad, overflow))
             return Val(
                 self.ops.neg(operand.data),
                 operand.kind,
@@ -631,6 +652,10 @@ class _Compiler(Generic[E]):
         err = _or(ops, self.errors(left, right), self.nulls(left, right))
         lk, rk = left.kind, right.kind
         a, b = self.materialize(left), self.materialize(right)
+        symbol = {"addition_add": "+", "addition_sub": "-", "multiplication_mul": "*"}.get(op)
+        if symbol is not None and lk == rk == "int":
+            data, overflow = ops.int_arith(symbol, a, b)
+            return Val(data, "int", None, _or(ops, err, overflow))
         if op == "addition_add":
             if lk in _NUMERIC and rk in _NUMERIC:
                 return Val(ops.arith("+", a, b), _numeric(lk, rk), None, err)
@@ -656,11 +681,15 @@ class _Compiler(Generic[E]):
         ):
             err = _or(ops, err, self.zero(right))
             if lk == rk == "int":
+                # The one quotient 64 bits cannot hold: the smallest int divided by -1.
+                smallest = ops.m_and(self.equals(a, INT_MIN), self.equals(b, -1))
+                err = _or(ops, err, smallest)
                 quotient = ops.int_div(a, b)
                 if op == "multiplication_div":
                     return Val(quotient, "int", None, err)
-                product = ops.arith("*", quotient, b)
-                return Val(ops.arith("-", a, product), "int", None, err)
+                product, overflow = ops.int_arith("*", quotient, b)
+                remainder, _ = ops.int_arith("-", a, product)
+                return Val(remainder, "int", None, _or(ops, err, overflow))
             if op == "multiplication_div":
                 return Val(ops.arith("/", a, b), "float", None, err)
             return self.failing("any")  # % takes integers
@@ -669,6 +698,11 @@ class _Compiler(Generic[E]):
         if op == "multiplication_mul" and {lk, rk} & {"string", "duration"}:
             raise Unsupported("string repetition or duration scaling")
         return self.failing("any")  # TypeError in Python
+
+    def equals(self, data: Any, value: int) -> E:
+        """Rows where `data` (materialized) is `value`."""
+        ops = self.ops
+        return ops.truth(ops.compare("==", data, value))
 
     def zero(self, v: Val[E]) -> E | None:
         if v.const:

@@ -11,6 +11,7 @@ import pytest
 
 from contracts import Contract
 from enforcers import ValidationReport, validate
+from enforcers.cel_python import CelEvaluationError, compile_cel
 from tests.batch.corrupt import COLUMNS, CONTRACT, EXPECTED, NOW, records
 
 warnings.filterwarnings("ignore", message=".*pandas >= 3.0.0.*")
@@ -239,4 +240,62 @@ def test_spark_counts_constant_and_failing_rules_on_every_row(spark: Any) -> Non
     df = spark.createDataFrame([(r["a"], r["b"]) for r in FLAG_ROWS], "a long, b boolean")
     for expression, failed in EVERY_ROW.items():
         report = validate(df, every_row_contract(expression))
+        assert report.check("r").failed_rows == failed, expression
+
+
+# CEL's integers are 64 bits: a result they cannot hold is an error, which fails the row
+# (per record, and on every backend, whose 64-bit columns would otherwise wrap around or,
+# on Spark, fail the job). Expected: failed rows of two; the first row overflows.
+INT_MAX = 2**63 - 1
+OVERFLOW_ROWS = [{"a": INT_MAX, "m": -(2**63)}, {"a": 1, "m": -5}]
+OVERFLOW = {
+    "this.a + 1 > 0": 1,
+    "this.a * 2 != 0": 1,
+    "this.m - 1 < 0": 1,
+    "this.a - this.m > 0": 1,
+    "-this.m > 0": 1,
+    "this.m / -1 > 0": 1,
+    "this.m % -1 == 0": 1,
+    "this.a + 1 > 0 || true": 0,  # absorbed, like any error
+    "this.a / 1 == this.a && this.a * 1 == this.a": 0,  # exact near 2**63
+}
+
+
+def overflow_contract(expression: str) -> Contract:
+    return Contract.from_document(
+        {
+            "name": "shop.totals",
+            "owner": {"team": "checkout"},
+            "schema": {
+                "type": "object",
+                "properties": {"a": {"type": "integer"}, "m": {"type": "integer"}},
+            },
+            "rules": [{"name": "r", "expression": expression}],
+        }
+    )
+
+
+@pytest.mark.parametrize("expression", list(OVERFLOW))
+def test_integer_overflow_is_an_error_per_record_and_on_every_backend(expression: str) -> None:
+    rule = compile_cel(expression)
+    per_record = 0
+    for row in OVERFLOW_ROWS:
+        try:
+            per_record += rule.evaluate(row) is not True
+        except CelEvaluationError:
+            per_record += 1
+    assert per_record == OVERFLOW[expression]
+    contract = overflow_contract(expression)
+    pandas = pd.DataFrame(OVERFLOW_ROWS).astype("Int64")
+    polars = pl.DataFrame(OVERFLOW_ROWS, schema={"a": pl.Int64, "m": pl.Int64})
+    for frame in (pandas, polars):
+        report = validate(frame, contract)
+        assert report.check("r").failed_rows == OVERFLOW[expression], report.backend
+
+
+@pytest.mark.slow
+def test_spark_integer_overflow_fails_the_row_not_the_job(spark: Any) -> None:
+    df = spark.createDataFrame([(r["a"], r["m"]) for r in OVERFLOW_ROWS], "a long, m long")
+    for expression, failed in OVERFLOW.items():
+        report = validate(df, overflow_contract(expression))
         assert report.check("r").failed_rows == failed, expression

@@ -555,6 +555,12 @@ class PandasOps(Ops[Mask]):
         with np.errstate(all="ignore"):
             return _OPS[op](a, b)
 
+    def int_arith(self, op: str, a: Any, b: Any) -> tuple[Any, Mask]:
+        with np.errstate(all="ignore"):
+            result = _OPS[op](a, b)  # wraps around on overflow
+            overflow = _overflowed(op, a, b, result)
+        return result, self.truth(overflow)
+
     def int_div(self, a: Any, b: Any) -> Any:
         with np.errstate(all="ignore"):
             q = abs(a) // _nonzero(abs(b))
@@ -620,6 +626,22 @@ class PandasOps(Ops[Mask]):
         if kind == "duration":
             return pd.Timedelta(value)
         return value
+
+
+def _overflowed(op: str, a: Any, b: Any, result: Any) -> Any:
+    """Where `result`, `a op b` wrapped around to 64 bits, is not the true value.
+
+    A sum overflowed where adding a positive number made it smaller (or a negative one
+    larger); a product where dividing it by `a` does not give `b` back: an exact product
+    divides exactly, a wrapped one is off by a multiple of 2**64 / a, at least 2.
+    """
+    if op == "+":
+        return ((b > 0) & (result < a)) | ((b < 0) & (result > a))
+    if op == "-":
+        return ((b > 0) & (result > a)) | ((b < 0) & (result < a))
+    minus_one = (a == -1) & (b == -(2**63))  # -1 * MIN wraps to MIN, which // -1 keeps
+    other = (a != 0) & (a != -1) & (result // _nonzero(a) != b)
+    return minus_one | other
 
 
 def _nonzero(b: Any) -> Any:

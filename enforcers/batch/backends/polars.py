@@ -274,6 +274,21 @@ class PolarsOps(Ops[Expr]):
             return _lit(a).cast(pl.Float64) / b.cast(pl.Float64)
         return _OPS[op](_lit(a), _lit(b))
 
+    def int_arith(self, op: str, a: Any, b: Any) -> tuple[Any, Expr]:
+        a, b = _lit(a), _lit(b)
+        result = _OPS[op](a, b)  # wraps around on overflow
+        # As pandas' `_overflowed` explains.
+        if op == "+":
+            overflow = ((b > 0) & (result < a)) | ((b < 0) & (result > a))
+        elif op == "-":
+            overflow = ((b > 0) & (result > a)) | ((b < 0) & (result < a))
+        else:
+            safe = pl.when((a == 0) | (a == -1)).then(pl.lit(1)).otherwise(a)
+            overflow = ((a == -1) & (b == -(2**63))) | (
+                (a != 0) & (a != -1) & (result // safe != b)
+            )
+        return result, overflow.fill_null(False)
+
     def int_div(self, a: Any, b: Any) -> Any:
         a, b = _lit(a), _lit(b)
         safe = pl.when(b == 0).then(pl.lit(1)).otherwise(b)

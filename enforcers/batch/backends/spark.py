@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts import Severity
-from enforcers.batch.cel_columns import TIMESTAMP_FAST, ColumnKind, Ops, Unsupported
+from enforcers.batch.cel_columns import INT_MIN, TIMESTAMP_FAST, ColumnKind, Ops, Unsupported
 from enforcers.batch.plan import (
     Evaluation,
     Measures,
@@ -270,11 +270,21 @@ class SparkOps(Ops[Column]):
             return _lit(a).cast("double") / safe.cast("double")
         return _OPS[op](_lit(a), _lit(b))
 
+    def int_arith(self, op: str, a: Any, b: Any) -> tuple[Any, Column]:
+        F = _F()
+        a, b = _lit(a), _lit(b)
+        # Null where 64 bits overflow, where plain + - * would fail the job (ANSI mode).
+        result = {"+": F.try_add, "-": F.try_subtract, "*": F.try_multiply}[op](a, b)
+        return result, result.isNull() & a.isNotNull() & b.isNotNull()
+
     def int_div(self, a: Any, b: Any) -> Any:
         F = _F()
         a, b = _lit(a), _lit(b)
-        safe = F.when(b == 0, F.lit(1)).otherwise(b)
-        return ((a - a % safe) / safe).cast("long")
+        # `div` truncates toward zero as CEL does, in longs (a double quotient would round
+        # past 2**53). The divisors it refuses are errors the caller marks: 0, and -1 under
+        # the smallest long.
+        refused = (b == 0) | ((b == -1) & (a == INT_MIN))
+        return F.call_function("div", a, F.when(refused, F.lit(1)).otherwise(b))
 
     def is_zero(self, a: Any) -> Column:
         return _F().coalesce(_lit(a) == 0, _F().lit(False))
