@@ -138,16 +138,20 @@ class RecordValidator:
                 failures.append(self._failure("rule", rule.name, "", message, rule.severity))
         return failures
 
-    def _is_pii(self, instance_path: list[str | int]) -> bool:
+    def _quotes_pii(self, instance_path: list[str | int]) -> bool:
+        """Whether the value an error at `instance_path` quotes may hold PII: it is a PII
+        field, inside one, or holds one (a parent of it, the record itself)."""
         fields = tuple(str(p) for p in instance_path if not isinstance(p, int))
-        return any(fields[: len(pii)] == pii for pii in self._pii)
+        return any(
+            fields[: len(pii)] == pii or pii[: len(fields)] == fields for pii in self._pii
+        )
 
     def _schema_failures(self, record: Any) -> list[Failure]:
         failures = []
         masked: dict[tuple[str, str], str] | None = None
         for error in self._schema.iter_errors(record):
             message = error.message
-            if self._is_pii(error.instance_path):
+            if self._quotes_pii(error.instance_path):
                 if masked is None:
                     masked = {
                         (_pointer(e.instance_path), _pointer(e.schema_path)): e.message

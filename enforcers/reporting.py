@@ -5,6 +5,11 @@ bounded number of samples; fields classified PII are redacted before a sample is
 Each flush writes one batch to a spool directory *before* sending it, and deletes it only
 once the registry has acknowledged it, so a registry outage (or a crash after the flush)
 loses nothing; every aggregate carries an id, so a batch sent twice is counted once.
+
+A batch the registry refuses as malformed (400, 413, 422: say a sample it finds too large)
+is sent again without samples, so its counts still arrive; one refused even then is moved
+to ``rejected/`` in the spool directory and logged, rather than holding up every later
+batch. A batch that cannot be spooled (a full disk) is kept in memory and sent from there.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import orjson
 from contracts import Contract, FieldPath
 from enforcers.record_validator import Failure
 
-__all__ = ["BreachReporter", "Deliver", "redact"]
+__all__ = ["MAX_MESSAGE", "MAX_SAMPLE_RECORD", "BreachReporter", "Deliver", "redact"]
 
 log = logging.getLogger(__name__)
 _EPOCH = datetime.fromtimestamp(0, UTC)
@@ -34,6 +39,29 @@ _UNREDACTED = object()  # no redacted copy of the record made yet
 
 REDACTED = "<redacted>"
 Deliver = Callable[[Mapping[str, Any]], object]  # raises on failure; the batch is retried
+
+# What the registry takes in a sample (`BreachSample`): longer messages are cut, and a
+# record larger than this (as JSON) is left out of its sample, which keeps its message.
+MAX_MESSAGE = 4096
+MAX_SAMPLE_RECORD = 16 * 1024
+# Statuses that refuse the batch itself: resending it as it is cannot succeed.
+_REFUSED = frozenset({400, 413, 422})
+
+
+def _sample(path: str, message: str, record: Any) -> dict[str, Any]:
+    if len(message) > MAX_MESSAGE:
+        message = message[: MAX_MESSAGE - 1] + "…"
+    try:
+        size = len(orjson.dumps(record))
+    except (TypeError, orjson.JSONEncodeError):
+        record, size = None, 0  # not JSON (nests too deep): the message stays
+    if size > MAX_SAMPLE_RECORD:
+        record = f"<a record of {size} bytes, left out>"
+    return {"path": path, "message": message, "record": record}
+
+
+def _refused(exc: Exception) -> bool:
+    return getattr(exc, "status", None) in _REFUSED
 
 
 def redact(record: Any, pii: Sequence[FieldPath]) -> Any:
@@ -121,6 +149,7 @@ class BreachReporter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._interval = flush_interval
+        self._unspooled: list[dict[str, Any]] = []  # batches the spool could not take
 
     # -- collecting (hot path: cheap, never blocks on the network) ------------------------
 
@@ -175,9 +204,7 @@ class BreachReporter:
                     # Redacting copies the record: done only while a sample is wanted.
                     if redacted is _UNREDACTED:
                         redacted = redact(record, contract.pii_fields)
-                    breach.samples.append(
-                        {"path": failure.path, "message": failure.message, "record": redacted}
-                    )
+                    breach.samples.append(_sample(failure.path, failure.message, redacted))
 
     def observe(
         self,
@@ -220,7 +247,10 @@ class BreachReporter:
         with self._lock:
             breach = self._breach(contract, version, kind, rule, severity, window, now, count)
             room = self.max_samples - len(breach.samples)
-            breach.samples.extend(dict(sample) for sample in samples[: max(room, 0)])
+            breach.samples.extend(
+                _sample(sample.get("path", ""), sample.get("message", ""), sample.get("record"))
+                for sample in samples[: max(room, 0)]
+            )
 
     def _breach(
         self,
@@ -298,6 +328,7 @@ class BreachReporter:
         # Names sort by time, so batches are resent in the order they were made.
         stamp = datetime.fromtimestamp(self._clock(), UTC).strftime("%Y%m%dT%H%M%S%f")
         name = f"{stamp}-{batch['batch_id']}.json"
+        self.spool_dir.mkdir(parents=True, exist_ok=True)  # removed while running: again
         final = self.spool_dir / name
         partial = final.with_suffix(".partial")
         with open(partial, "wb") as handle:
@@ -309,26 +340,79 @@ class BreachReporter:
 
     @property
     def pending(self) -> int:
-        """Batches spooled and not yet acknowledged by the registry."""
-        return len(list(self.spool_dir.glob("*.json")))
+        """Batches not yet acknowledged by the registry (spooled, or held in memory)."""
+        return len(list(self.spool_dir.glob("*.json"))) + len(self._unspooled)
+
+    @property
+    def rejected_dir(self) -> Path:
+        """Where batches the registry refused even without samples are kept, for a look."""
+        return self.spool_dir / "rejected"
 
     def flush(self) -> bool:
         """Spool what was collected, then send every spooled batch; True if all were sent."""
         batch = self._take_batch()
-        if batch is not None:
-            self._spool(batch)
         with self._send_lock:
+            if batch is not None:
+                self._unspooled.append(batch)
+            while self._unspooled:
+                try:
+                    self._spool(self._unspooled[0])
+                except OSError as exc:
+                    log.warning("cannot spool breach reports (%s): kept in memory", exc)
+                    break
+                self._unspooled.pop(0)
             for path in sorted(self.spool_dir.glob("*.json")):
                 try:
-                    self._deliver(orjson.loads(path.read_bytes()))
-                except Exception as exc:  # any failure means "try again later"
-                    log.warning(
-                        "breach report not delivered yet (%s); %d pending", exc, self.pending
-                    )
+                    spooled = orjson.loads(path.read_bytes())
+                except orjson.JSONDecodeError as exc:  # damaged on disk: never sendable
+                    self._reject({"batch_id": path.stem}, path, exc, path.read_bytes())
+                    path.unlink()
+                    continue
+                if not self._send(spooled, path):
                     return False
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
+            while self._unspooled:
+                if not self._send(self._unspooled[0], None):
+                    return False
+                self._unspooled.pop(0)
         return True
+
+    def _send(self, batch: dict[str, Any], path: Path | None) -> bool:
+        """Deliver `batch`; False if it should be tried again later."""
+        try:
+            self._deliver(batch)
+            return True
+        except Exception as exc:
+            if not _refused(exc):  # unreachable, 5xx, auth: try again later
+                log.warning("breach report not delivered yet (%s); %d pending", exc, self.pending)
+                return False
+            refusal = exc
+        without_samples = {
+            **batch,
+            "breaches": [{**b, "samples": []} for b in batch.get("breaches", [])],
+        }
+        try:
+            self._deliver(without_samples)
+        except Exception as exc:
+            if not _refused(exc):
+                return False
+            self._reject(batch, path, exc)
+            return True
+        log.warning("breach report refused (%s): delivered without its samples", refusal)
+        return True
+
+    def _reject(
+        self,
+        batch: Mapping[str, Any],
+        path: Path | None,
+        exc: Exception,
+        content: bytes | None = None,
+    ) -> None:
+        self.rejected_dir.mkdir(parents=True, exist_ok=True)
+        kept = self.rejected_dir / (path.name if path else f"{batch['batch_id']}.json")
+        kept.write_bytes(orjson.dumps(batch) if content is None else content)
+        log.error("breach report not deliverable (%s): kept in %s", exc, kept)
 
     # -- background ----------------------------------------------------------------------
 
@@ -343,7 +427,10 @@ class BreachReporter:
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # reading a spooled file, say: the thread must go on
+                log.exception("breach reporter: flush failed; trying again later")
 
     def close(self, timeout: float = 10.0) -> bool:
         """Stop the thread and make a last attempt; what is not sent stays spooled."""

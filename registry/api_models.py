@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from contracts import CompatibilityMode, Policy
+from registry import limits
 
 __all__ = [
     "AffectedConsumer",
@@ -204,12 +205,39 @@ class ServiceVersion(BaseModel):
 BreachKind = Literal["schema", "rule", "parse", "quality", "sla"]
 
 
+def _utc(moment: datetime) -> datetime:
+    """`moment` in UTC; one without a time zone is taken as UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        raise ValueError("out of range in UTC") from None
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+"""A date-time in UTC; one given without a time zone is read as UTC."""
+
+# Aggregates count failures of one window at one source: a count beyond this is a bug (or
+# an attack) that would overflow the per-rule sums.
+MAX_BREACH_COUNT = 2**40
+
+
 class BreachSample(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     path: str = Field(default="", max_length=1024)
     message: str = Field(max_length=4096)
     record: Any = None  # already redacted by the enforcer
+
+    @field_validator("record")
+    @classmethod
+    def _shallow(cls, record: Any) -> Any:
+        # Stored as JSON and served back: as deep as a contract document may be, no deeper.
+        depth = limits.current().max_depth
+        if limits.document_problems(record):
+            raise ValueError(f"record nests more than {depth} levels deep")
+        return record
 
 
 class BreachIn(BaseModel):
@@ -223,11 +251,11 @@ class BreachIn(BaseModel):
     kind: BreachKind
     rule: str = Field(min_length=1, max_length=255)
     severity: Literal["error", "warning"] = "error"
-    window_start: datetime
-    window_end: datetime
-    count: int = Field(ge=1)
-    first_seen: datetime
-    last_seen: datetime
+    window_start: UtcDatetime
+    window_end: UtcDatetime
+    count: int = Field(ge=1, le=MAX_BREACH_COUNT)
+    first_seen: UtcDatetime
+    last_seen: UtcDatetime
     samples: list[BreachSample] = Field(default_factory=list, max_length=50)
 
     @model_validator(mode="after")
@@ -247,12 +275,12 @@ class ObservationIn(BaseModel):
     id: str = Field(min_length=1, max_length=128)
     contract: str = Field(min_length=1, max_length=255)
     version: int | None = Field(default=None, ge=1)
-    window_start: datetime
-    window_end: datetime
-    records: int = Field(ge=0)
-    valid: int = Field(ge=0)
-    invalid: int = Field(ge=0)
-    max_event_time: datetime | None = None
+    window_start: UtcDatetime
+    window_end: UtcDatetime
+    records: int = Field(ge=0, le=MAX_BREACH_COUNT)
+    valid: int = Field(ge=0, le=MAX_BREACH_COUNT)
+    invalid: int = Field(ge=0, le=MAX_BREACH_COUNT)
+    max_event_time: UtcDatetime | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> ObservationIn:

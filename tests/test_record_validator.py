@@ -94,6 +94,24 @@ def test_pii_values_never_appear_in_messages(orders: RecordValidator) -> None:
     assert "ada.lovelace" not in failure.message and "<redacted>" in failure.message
 
 
+@pytest.mark.parametrize(
+    "record",
+    [
+        {**ORDER, "customer": "ada.lovelace@example.com"},  # the PII field's parent
+        ["ada.lovelace@example.com"],  # the record itself
+        {**ORDER, "customer": [{"email": "ada.lovelace@example.com"}]},
+    ],
+)
+def test_pii_values_in_a_parent_never_appear_in_messages(
+    orders: RecordValidator, record: Any
+) -> None:
+    # An error at a parent of a PII field quotes the parent's value, PII included.
+    failures = orders.validate(record)
+    assert failures
+    assert all("ada.lovelace" not in f.message for f in failures), failures
+    assert any("<redacted>" in f.message for f in failures)
+
+
 def test_unparseable_bytes(orders: RecordValidator) -> None:
     record, failures = orders.validate_json(b'{"order_id": ')
     assert record is None and [(f.kind, f.rule) for f in failures] == [("parse", "json")]

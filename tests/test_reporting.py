@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from contracts import load_file
 from enforcers.record_validator import validator_for
-from enforcers.reporting import BreachReporter, redact
+from enforcers.registry_client import RegistryError
+from enforcers.reporting import MAX_MESSAGE, BreachReporter, redact
 from tests.conftest import EXAMPLES
 
 ORDERS = load_file(str(EXAMPLES / "orders.created.yaml"))
@@ -140,8 +143,91 @@ def test_background_thread_flushes(tmp_path: Path) -> None:
         for _ in range(100):
             if registry.count("enum"):
                 break
-            __import__("time").sleep(0.02)
+            time.sleep(0.02)
     assert registry.count("enum") == 1
+
+
+class Refusing(Registry):
+    """Refuses (422) every batch with samples, or every batch at all."""
+
+    def __init__(self, *, samples_only: bool) -> None:
+        super().__init__()
+        self.samples_only = samples_only
+
+    def deliver(self, batch: Any) -> None:
+        has_samples = any(b["samples"] for b in batch["breaches"])
+        if has_samples or not self.samples_only:
+            self.calls += 1
+            raise RegistryError("invalid body", status=422)
+        super().deliver(batch)
+
+
+def test_a_refused_batch_arrives_without_samples(tmp_path: Path) -> None:
+    registry = Refusing(samples_only=True)
+    reporter = BreachReporter(registry.deliver, source="s", spool_dir=tmp_path, clock=Clock())
+    feed(reporter, bad_channel(), 3)
+    assert reporter.flush() and reporter.pending == 0
+    assert registry.count("enum") == 3
+
+
+def test_a_batch_refused_outright_is_set_aside_and_holds_nothing_up(tmp_path: Path) -> None:
+    registry = Refusing(samples_only=False)
+    reporter = BreachReporter(registry.deliver, source="s", spool_dir=tmp_path, clock=Clock())
+    feed(reporter, bad_channel(), 3)
+    assert reporter.flush() and reporter.pending == 0
+    [kept] = reporter.rejected_dir.iterdir()
+    assert orjson.loads(kept.read_bytes())["breaches"][0]["count"] == 3
+    (tmp_path / "0-damaged.json").write_bytes(b"{not json")  # a damaged spool file too
+    registry.samples_only = True
+    feed(reporter, bad_channel(), 2)
+    assert reporter.flush() and reporter.pending == 0  # later batches go through
+    assert registry.count("enum") == 2
+    assert len(list(reporter.rejected_dir.iterdir())) == 2
+
+
+def test_a_batch_that_cannot_be_spooled_is_sent_from_memory(tmp_path: Path) -> None:
+    registry = Registry()
+    registry.up = False
+    spool = tmp_path / "spool"
+    reporter = BreachReporter(registry.deliver, source="s", spool_dir=spool, clock=Clock())
+    spool.rmdir()
+    spool.write_text("a file where the spool folder was")  # say the disk filled up
+    feed(reporter, bad_channel(), 2)
+    assert not reporter.flush() and reporter.pending == 1  # held in memory
+    registry.up = True
+    assert reporter.flush() and reporter.pending == 0
+    assert registry.count("enum") == 2
+
+
+def test_the_background_thread_outlives_a_failed_flush(tmp_path: Path) -> None:
+    registry = Registry()
+    reporter = BreachReporter(registry.deliver, source="s", spool_dir=tmp_path, flush_interval=0.02)
+    failures = iter([OSError("unreadable spool")])
+    flush = reporter.flush
+
+    def flaky() -> bool:
+        for failure in failures:
+            raise failure
+        return flush()
+
+    reporter.flush = flaky  # type: ignore[method-assign]
+    with reporter:
+        feed(reporter, bad_channel(), 1)
+        deadline = time.monotonic() + 5
+        while not registry.count("enum") and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert registry.count("enum") == 1
+
+
+def test_samples_are_bounded(tmp_path: Path) -> None:
+    registry = Registry()
+    reporter = BreachReporter(registry.deliver, source="s", spool_dir=tmp_path, clock=Clock())
+    huge = {**bad_channel(), "channel": "f" * 20_000}  # quoted in the message, and large
+    feed(reporter, huge, 1)
+    assert reporter.flush()
+    [sample] = next(b for b in registry.seen.values() if b.get("rule") == "enum")["samples"]
+    assert len(sample["message"]) == MAX_MESSAGE
+    assert sample["record"].startswith("<a record of ")
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -17,6 +17,7 @@ from registry.api_models import (
     BreachOut,
     BreachPage,
     RuleTotal,
+    UtcDatetime,
 )
 from registry.breaches import BreachFilters, BreachStore, BreachSummary
 from registry.errors import InvalidRequest
@@ -30,8 +31,14 @@ router = APIRouter(tags=["breaches"])
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Aggregates per page.")]
 Offset = Annotated[int, Query(ge=0)]
-Since = Annotated[datetime | None, Query(description="Windows starting at or after this.")]
-Until = Annotated[datetime | None, Query(description="Windows starting before this.")]
+Since = Annotated[
+    UtcDatetime | None,
+    Query(description="Windows starting at or after this (UTC when it has no time zone)."),
+]
+Until = Annotated[
+    UtcDatetime | None,
+    Query(description="Windows starting before this (UTC when it has no time zone)."),
+]
 Interval = Annotated[
     str, Query(description="Bucket size of the counts over time (ISO 8601 or 5m, 1h, 1d).")
 ]

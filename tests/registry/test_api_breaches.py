@@ -6,6 +6,7 @@ import copy
 import time
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from contracts import load_file
 from enforcers.record_validator import validator_for
-from enforcers.registry_client import RegistryClient
+from enforcers.registry_client import RegistryClient, RegistryError
 from enforcers.reporting import BreachReporter
 from registry.migrate import alembic_config
 from tests.conftest import EXAMPLES
@@ -111,6 +112,71 @@ def test_bad_batches_are_refused_whole(client: TestClient) -> None:
     assert client.post("/breaches", json=batch(extra=1)).status_code == 422
     bad_interval = client.get("/breaches", params={"interval": "soon"})
     assert bad_interval.status_code == 422 and error_of(bad_interval)["code"] == "invalid_request"
+
+
+def nested(depth: int) -> Any:
+    value: Any = "x"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda b: b["breaches"][0]["samples"][0].update(record=nested(200)), "record"),
+        (lambda b: b["breaches"][0].update(count=2**62), "count"),
+        (lambda b: b["breaches"][0].update(window_start="0001-01-01T00:00:00+14:00"), "window"),
+    ],
+)
+def test_what_could_not_be_served_back_is_refused(
+    client: TestClient, change: Any, field: str
+) -> None:
+    # A sample too deep to serialize, a count that would overflow the sums, a time before
+    # year 1 in UTC: each would have made every later read of the breaches fail.
+    body = batch()
+    change(body)
+    response = client.post("/breaches", json=body)
+    assert response.status_code == 422, response.text
+    assert field in error_of(response)["message"]
+    assert client.get("/breaches").status_code == 200
+    assert client.get("/breaches").json()["total"] == 0
+
+
+def test_times_without_a_time_zone_are_utc(client: TestClient) -> None:
+    body = batch()
+    body["breaches"][0].update(window_start="2026-05-01T12:00:00", window_end="2026-05-01T12:01")
+    assert client.post("/breaches", json=body).status_code == 200
+    page = client.get("/breaches", params={"since": "2026-05-01T12:00:00", "until": "2026-05-01"})
+    assert page.status_code == 200 and page.json()["total"] == 0
+    page = client.get("/breaches", params={"since": "2026-05-01", "until": "2026-05-01T12:01"})
+    [stored] = page.json()["items"]
+    assert stored["window_start"].startswith("2026-05-01T12:00:00") and (
+        stored["window_start"].endswith(("Z", "+00:00"))
+    )
+
+
+def test_a_refused_batch_is_sent_without_samples_and_holds_nothing_up(
+    client: TestClient, tmp_path: Path
+) -> None:
+    def deliver(body: Any) -> None:
+        response = client.post("/breaches", json=body)
+        if response.status_code >= 400:
+            raise RegistryError(response.text, status=response.status_code)
+
+    contract = load_file(str(EXAMPLES / "orders.created.yaml"))
+    reporter = BreachReporter(deliver, source="deep", spool_dir=tmp_path)
+    deep = copy.deepcopy(ORDER) | {"channel": "fax", "coupon_code": nested(100)}
+    validator = validator_for(contract, 1)
+    reporter.record(contract, 1, validator.validate(deep), deep)  # enum + coupon_code type
+    assert reporter.flush() and reporter.pending == 0  # the registry refused the samples
+    fax = copy.deepcopy(ORDER) | {"channel": "fax"}
+    reporter.record(contract, 1, validator.validate(fax), fax)
+    assert reporter.flush() and reporter.pending == 0  # and the next batch goes through
+    totals = client.get("/breaches", params={"source": "deep"}).json()
+    assert totals["breaches"] == 3  # every count arrived
+    samples = [s for item in totals["items"] for s in item["samples"]]
+    assert [s["record"] for s in samples] == [fax | {"customer": ANY}]  # the second batch's
 
 
 def test_unknown_contract_breaches_are_404(client: TestClient) -> None:
