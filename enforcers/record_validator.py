@@ -54,7 +54,7 @@ def _pointer(parts: list[str | int]) -> str:
 
 def _keyword(schema_path: list[str | int]) -> str:
     for part in reversed(schema_path):
-        if isinstance(part, str) and not part.isdigit():
+        if isinstance(part, str) and not (part.isascii() and part.isdigit()):
             return part
     return "schema"
 
@@ -142,9 +142,7 @@ class RecordValidator:
         """Whether the value an error at `instance_path` quotes may hold PII: it is a PII
         field, inside one, or holds one (a parent of it, the record itself)."""
         fields = tuple(str(p) for p in instance_path if not isinstance(p, int))
-        return any(
-            fields[: len(pii)] == pii or pii[: len(fields)] == fields for pii in self._pii
-        )
+        return any(fields[: len(pii)] == pii or pii[: len(fields)] == fields for pii in self._pii)
 
     def _schema_failures(self, record: Any) -> list[Failure]:
         failures = []

@@ -247,7 +247,9 @@ def _resolve(root: Any, ref: str) -> tuple[str, Any] | None:
         part = unquote(raw).replace("~1", "/").replace("~0", "~")
         if isinstance(node, Mapping) and part in node:
             node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        elif (
+            isinstance(node, list) and (part.isascii() and part.isdigit()) and int(part) < len(node)
+        ):
             node = node[int(part)]
         else:
             return None

@@ -160,7 +160,7 @@ def _check_fernet_key(key: str, position: int) -> None:
 
 def _whole(env: Mapping[str, str], name: str, default: int) -> int:
     text = env.get(name) or str(default)
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise ValueError(f"{name} must be a whole number, not {text!r}")
     return int(text)
 
@@ -189,7 +189,12 @@ def parse_rate(text: str) -> tuple[int, float]:
     """``ACCORD_RATE_LIMIT``: "N/second|minute|hour" as (N requests, per this many seconds)."""
     count, sep, unit = text.strip().partition("/")
     unit = unit.strip().lower()
-    if not sep or not count.strip().isdigit() or int(count) < 1 or unit not in _UNITS:
+    if (
+        not sep
+        or not (count.strip().isascii() and count.strip().isdigit())
+        or int(count) < 1
+        or unit not in _UNITS
+    ):
         raise ValueError(
             f"ACCORD_RATE_LIMIT must look like 600/minute (per second, minute or hour), "
             f"not {text!r}"

@@ -41,7 +41,7 @@ def _field_of(confluent_path: str) -> FieldPath | None:
         if seg in _NAMING and i + 1 < len(segments):
             path.append(segments[i + 1].replace("~1", "/").replace("~0", "~"))
             i += 2
-        elif seg in _TRANSPARENT or seg.isdigit():
+        elif seg in _TRANSPARENT or (seg.isascii() and seg.isdigit()):
             i += 1
         elif seg in ("$defs", "definitions"):
             return None

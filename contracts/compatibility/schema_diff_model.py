@@ -479,7 +479,11 @@ def _pointer(document: Any, pointer: str) -> Any:
         token = unquote(raw).replace("~1", "/").replace("~0", "~")
         if isinstance(node, Mapping) and token in node:
             node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+        elif (
+            isinstance(node, list)
+            and (token.isascii() and token.isdigit())
+            and int(token) < len(node)
+        ):
             node = node[int(token)]
         else:
             return None

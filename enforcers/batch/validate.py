@@ -57,9 +57,9 @@ def resolve_contract(
         return ResolvedContract(load_file(text), version, text)
     name, _, at = text.partition("@")
     if at:
-        if not at.isdigit() and at != "latest":
+        if not (at.isascii() and at.isdigit()) and at != "latest":
             raise ValueError(f"bad contract version in {text!r}: expected name@N")
-        if at.isdigit():
+        if at.isascii() and at.isdigit():
             version = int(at)
     from enforcers.registry_client import RegistryClient
 

@@ -356,7 +356,7 @@ class SecurityMiddleware:
         limit = self.settings.max_body_bytes
         declared = headers.get("content-length")
         if declared is not None:
-            if not declared.strip().isdigit():
+            if not (declared.strip().isascii() and declared.strip().isdigit()):
                 raise PayloadTooLarge("Content-Length is not a number")
             if int(declared) > limit:
                 raise PayloadTooLarge(
@@ -410,7 +410,7 @@ class SecurityMiddleware:
                 )
         elif rule.owner is Owner.WEBHOOK:
             text = str(params.get("webhook_id", ""))
-            if not text.isdigit() or len(text) > 18:
+            if not (text.isascii() and text.isdigit()) or len(text) > 18:
                 return  # the route answers 422
             found = await self.db.read(lambda c: _webhook(c, int(text)))
             if found is not None:

@@ -64,6 +64,12 @@ def json_body(body: bytes) -> dict[str, Any]:
         raise SchemaRegistryError(400, 400, message) from None
     if not isinstance(data, dict):
         raise SchemaRegistryError(422, 422, "The request body must be a JSON object")
+    # The schema is a string, checked on its own; metadata and ruleSet are stored as given
+    # and must be as shallow as any document, or reading them back would fail.
+    too_deep = limits.document_problems(data)
+    if too_deep:
+        where = too_deep[0].path or "/"
+        raise SchemaRegistryError(422, 422, f"Invalid request body: {where}: {too_deep[0].message}")
     return data
 
 

@@ -147,7 +147,8 @@ def _body(request: Request, body: bytes) -> bytes:
 
 
 def _schema_id(text: str) -> int:
-    if not text.lstrip("-").isdigit() or len(text) > 19 or abs(int(text)) >= 2**63:
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()) or len(text) > 19 or abs(int(text)) >= 2**63:
         raise schema_not_found(text)  # (no id is beyond 64 bits: the database holds none)
     return int(text)
 

@@ -93,7 +93,7 @@ def parse_version(text: str) -> int | None:
     """A version path segment: a number, or ``latest`` / ``-1`` as None; else 42202."""
     if text in ("latest", "-1"):
         return None
-    if text.isdigit() and 1 <= int(text) <= MAX_VERSION:
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_VERSION:
         return int(text)
     raise invalid_version(text)
 

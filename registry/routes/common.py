@@ -22,7 +22,7 @@ async def _database(request: Request) -> Database:
 async def _raw_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     limit = limits.current().max_body_bytes
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and (declared.isascii() and declared.isdigit()) and int(declared) > limit:
         raise PayloadTooLarge(f"body is {declared} bytes; the limit is {limit}")
     return await request.body()
 
@@ -57,7 +57,7 @@ def version_number(text: str, *, latest: bool = False) -> int | None:
     """A version path segment: a number from 1, or (when allowed) ``latest`` as None."""
     if latest and text == "latest":
         return None
-    if text.isdigit() and int(text) >= 1:
+    if text.isascii() and text.isdigit() and int(text) >= 1:
         return int(text)
     allowed = "a version number (1, 2, ...) or 'latest'" if latest else "a version number"
     raise InvalidRequest(

@@ -104,8 +104,18 @@ def test_errors_in_schema_registry_format(client: TestClient) -> None:
     error(client.get("/schemas/ids/x"), 404, 40403)
     error(client.post("/subjects/s", json=body(record(x="string"))), 404, 40403)
     error(client.post("/subjects/nope", json=body(ORDER)), 404, 40401)
-    for version in ("abc", "0", "-2", "2147483648"):
+    for version in ("abc", "0", "-2", "2147483648", "²", "١"):  # ASCII digits only
         error(client.get(f"/subjects/s/versions/{version}"), 422, 42202)
+    for schema_id in ("²", "--1", "١"):
+        error(client.get(f"/schemas/ids/{schema_id}"), 404, 40403)
+    deep: Any = "x"
+    for _ in range(100):
+        deep = {"a": deep}
+    deep_metadata = body(ORDER, metadata={"properties": {"p": "v"}, "tags": deep})
+    assert "/metadata/tags" in error(
+        client.post("/subjects/deep/versions", json=deep_metadata), 422, 422
+    )
+    error(client.get("/subjects/deep/versions"), 404, 40401)  # nothing was stored
     invalid = {"type": "object", "properties": {"a": {"type": "strng"}}}
     assert "strng" in error(client.post("/subjects/s/versions", json=body(invalid)), 422, 42201)
     error(client.post("/subjects/s/versions", json={"schema": "{not json"}), 422, 42201)
