@@ -100,19 +100,43 @@ def nesting_depth(data: Any, limit: int) -> tuple[int, str]:
 
 
 def document_problems(data: Any, limits: DocumentLimits | None = None) -> list[Problem]:
-    """A problem when `data` nests deeper than the limit (checked before anything recursive)."""
+    """A problem when `data` nests deeper than the limit (checked before anything recursive),
+    or holds a number that JSON cannot (NaN, infinity, an integer beyond 64 bits: the
+    document is stored and served as JSON)."""
     limits = limits or current()
     depth, where = nesting_depth(data, limits.max_depth)
-    if depth <= limits.max_depth:
-        return []
-    return [
-        Problem(
-            where,
+    if depth > limits.max_depth:
+        message = (
             f"the document nests more than {limits.max_depth} levels deep "
-            f"(ACCORD_MAX_SCHEMA_DEPTH)",
-            "too-deep",
+            "(ACCORD_MAX_SCHEMA_DEPTH)"
         )
-    ]
+        return [Problem(where, message, "too-deep")]
+    odd = _unstorable_number(data)
+    if odd is not None:
+        where, value = odd
+        return [Problem(where, f"{value!r} is not a number JSON can hold", "invalid-number")]
+    return []
+
+
+def _unstorable_number(data: Any) -> tuple[str, float | int] | None:
+    """Where the first NaN, infinity or integer beyond 64 bits in `data` is (iteratively)."""
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        node, pointer = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return pointer, node
+        if isinstance(node, int) and not isinstance(node, bool) and not -(2**63) <= node < 2**64:
+            return pointer, node
+        if isinstance(node, Mapping):
+            items: Iterator[tuple[str, Any]] = ((str(k), v) for k, v in node.items())
+        elif isinstance(node, list):
+            items = ((str(i), v) for i, v in enumerate(node))
+        else:
+            continue
+        for key, value in items:
+            escaped = key.replace("~", "~0").replace("/", "~1")
+            stack.append((value, f"{pointer}/{escaped}"))
+    return None
 
 
 # Keywords whose value is a schema, a list of schemas, or a mapping of names to schemas.

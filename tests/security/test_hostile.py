@@ -81,6 +81,26 @@ HOSTILE: dict[str, tuple[bytes, str, int, str]] = {
         422,
         "syntax",
     ),
+    "NaN in JSON": (
+        b'{"name": "hostile.events", "owner": {"team": "payments"}, '
+        b'"schema": {"type": "number", "minimum": NaN}}',
+        "application/json",
+        422,
+        "invalid-number",
+    ),
+    "infinity in YAML": (
+        b"name: hostile.events\nowner: {team: payments}\nschema: {type: number, maximum: .inf}\n",
+        "application/yaml",
+        422,
+        "invalid-number",
+    ),
+    "integer beyond 64 bits": (
+        b"name: hostile.events\nowner: {team: payments}\n"
+        b"schema: {type: object, maxProperties: 100000000000000000000000}\n",
+        "application/yaml",
+        422,
+        "invalid-number",
+    ),
     "$ref cycle": (
         _with_schema(
             {
