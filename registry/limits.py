@@ -107,8 +107,7 @@ def document_problems(data: Any, limits: DocumentLimits | None = None) -> list[P
     depth, where = nesting_depth(data, limits.max_depth)
     if depth > limits.max_depth:
         message = (
-            f"the document nests more than {limits.max_depth} levels deep "
-            "(ACCORD_MAX_SCHEMA_DEPTH)"
+            f"the document nests more than {limits.max_depth} levels deep (ACCORD_MAX_SCHEMA_DEPTH)"
         )
         return [Problem(where, message, "too-deep")]
     odd = _unstorable_number(data)

@@ -53,9 +53,11 @@ class StoredVersion:
 
     @property
     def etag(self) -> str:
-        # Strong: the body is a function of content (fingerprint), lifecycle and deletion.
+        # Strong: the body is a function of the version (its global id, never reused), its
+        # content (fingerprint), lifecycle and deletion. The same content published again
+        # after a permanent delete is another version, with another tag.
         deleted = "-deleted" if self.deleted_at else ""
-        return f'"{self.fingerprint}-{self.status}{deleted}"'
+        return f'"{self.id}-{self.fingerprint}-{self.status}{deleted}"'
 
     def to_json(self) -> bytes:
         """The response body, with the stored document spliced in unparsed."""

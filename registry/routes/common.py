@@ -10,7 +10,15 @@ from registry import limits
 from registry.db import Database
 from registry.errors import InvalidRequest, PayloadTooLarge
 
-__all__ = ["DOCUMENT_BODY", "Db", "Deleted", "DocumentFormat", "RawBody", "version_number"]
+__all__ = [
+    "DOCUMENT_BODY",
+    "Db",
+    "Deleted",
+    "DocumentFormat",
+    "RawBody",
+    "etag_matches",
+    "version_number",
+]
 
 
 # Async on purpose: FastAPI runs sync dependencies on a worker thread, a hop these skip.
@@ -63,3 +71,13 @@ def version_number(text: str, *, latest: bool = False) -> int | None:
     raise InvalidRequest(
         f"version: {text!r} is not {allowed}", [{"field": "path.version", "value": text}]
     )
+
+
+def etag_matches(request: Request, etag: str) -> bool:
+    """Whether the request's If-None-Match names `etag` (answer 304 Not Modified)."""
+    if_none_match = request.headers.get("if-none-match")
+    if not if_none_match:
+        return False
+    # If-None-Match compares weakly: a W/ prefix does not stop a match.
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return "*" in tags or etag in tags

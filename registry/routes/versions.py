@@ -25,6 +25,7 @@ from registry.routes.common import (
     Deleted,
     DocumentFormat,
     RawBody,
+    etag_matches,
     version_number,
 )
 from registry.store import ContractReader, ContractStore, StoredVersion
@@ -100,20 +101,12 @@ def list_versions(name: str, db: Db, deleted: Deleted = False) -> VersionList:
     return VersionList(name=name, items=items)
 
 
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    # If-None-Match compares weakly: a W/ prefix does not stop a match.
-    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
-    return "*" in tags or etag in tags
-
-
 @router.get(
     "/{version}",
     response_model=VersionDocument,
     summary="Read a version (or 'latest')",
     responses={
-        200: {"headers": {"ETag": {"description": "Strong, from the fingerprint and status."}}},
+        200: {"headers": {"ETag": {"description": "Strong: version, content and status."}}},
         304: {"description": "Not modified (If-None-Match matched the ETag)."},
         **error_responses(404, 422),
     },
@@ -136,7 +129,7 @@ async def get_version(
     found = await db.read(lambda c: ContractReader(c).version(name, number, deleted=deleted))
     etag = found.etag if fmt == "accord" else found.etag[:-1] + '-odcs"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if _matches(request.headers.get("if-none-match"), etag):
+    if etag_matches(request, etag):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     if fmt == "odcs":
         return _odcs_response(found, request.headers.get("accept", ""), headers)

@@ -81,7 +81,7 @@ def test_get_version_and_latest_with_etag(client: TestClient) -> None:
     assert body["fingerprint"] == v2["fingerprint"]
     assert body["contract"] == Contract.from_document(small(extra=("note",))).to_document()
     etag = latest.headers["etag"]
-    assert etag.startswith(f'"{v2["fingerprint"]}') and not etag.startswith("W/")
+    assert etag.startswith(f'"{v2["id"]}-{v2["fingerprint"]}') and not etag.startswith("W/")
     assert client.get("/contracts/demo.events/versions/2").headers["etag"] == etag
 
     cached = client.get("/contracts/demo.events/versions/latest", headers={"If-None-Match": etag})
@@ -97,6 +97,33 @@ def test_get_version_and_latest_with_etag(client: TestClient) -> None:
     changed = client.get("/contracts/demo.events/versions/latest", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
     assert changed.json()["status"] == "deprecated"
+
+
+def test_the_same_content_published_again_is_another_etag(client: TestClient) -> None:
+    # Deleted for good and published again, the same content is a new version (new id):
+    # a client holding the old tag must not be told its copy is current.
+    first = _publish(client, small())
+    old = client.get("/contracts/demo.events/versions/latest").headers["etag"]
+    assert client.delete("/contracts/demo.events/versions/1").status_code == 200
+    purged = client.delete("/contracts/demo.events/versions/1", params={"permanent": "true"})
+    assert purged.status_code == 200, purged.text
+    again = _publish(client, small())
+    assert again["id"] != first["id"] and again["fingerprint"] == first["fingerprint"]
+    latest = client.get("/contracts/demo.events/versions/latest", headers={"If-None-Match": old})
+    assert latest.status_code == 200 and latest.json()["id"] == again["id"]
+    assert latest.headers["etag"] != old
+
+
+def test_a_version_by_id_is_revalidated(client: TestClient) -> None:
+    published = _publish(client, small())
+    found = client.get(f"/versions/{published['id']}")
+    assert found.headers["cache-control"] == "no-cache"  # its status may change
+    etag = found.headers["etag"]
+    same = client.get(f"/versions/{published['id']}", headers={"If-None-Match": etag})
+    assert same.status_code == 304 and same.content == b""
+    client.patch("/contracts/demo.events/versions/1", json={"status": "deprecated"})
+    changed = client.get(f"/versions/{published['id']}", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.json()["status"] == "deprecated"
 
 
 def test_read_errors(client: TestClient) -> None:
