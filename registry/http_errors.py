@@ -29,6 +29,7 @@ __all__ = [
     "error_response",
     "error_responses",
     "install_error_handlers",
+    "out_of_range_message",
 ]
 
 log = logging.getLogger("registry")
@@ -153,12 +154,24 @@ class CatchAll:
             await response(scope, receive, send)
 
 
-async def _on_out_of_range(_request: Request, exc: Exception) -> Response:
-    # A number or text the database cannot hold (an id beyond 64 bits, a name too long).
+def out_of_range_message(request: Request) -> str:
+    """What to say of a value the database could not hold (an id beyond 64 bits, a text
+    too long or holding a NUL byte), naming the request's parameters that look like it."""
+    suspects = []
+    for where, params in (("path", request.path_params), ("query", request.query_params)):
+        for key, value in params.items():
+            text = str(value)
+            digits = text.removeprefix("-")
+            huge = digits.isascii() and digits.isdigit() and len(digits) > 18
+            if "\x00" in text or len(text) > 255 or huge:
+                suspects.append(f"{where}.{key}")
+    named = ", ".join(suspects) or "a parameter"
+    return f"{named}: out of range (too large a number, too long, or a NUL character)"
+
+
+async def _on_out_of_range(request: Request, exc: Exception) -> Response:
     log.info("value out of range for the database: %s", exc)
-    return error_response(
-        422, "invalid_request", "a parameter is out of range (too large a number or too long)"
-    )
+    return error_response(422, "invalid_request", out_of_range_message(request))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -17,7 +17,7 @@ import orjson
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 
 from registry import errors as api_errors
@@ -25,6 +25,7 @@ from registry.confluent import config as configs
 from registry.confluent import subjects as subject_store
 from registry.confluent.errors import SchemaRegistryError, invalid_subject, schema_not_found
 from registry.confluent.payloads import SCHEMA_TYPES, json_body, schema_request
+from registry.http_errors import out_of_range_message
 from registry.routes.common import Db, RawBody
 
 __all__ = ["MEDIA_TYPES", "PREFIX", "install", "router"]
@@ -96,6 +97,9 @@ def _as_error(request: Request, exc: Exception) -> Response:
         return _error(request, 422, 422, f"Invalid request: {fields or 'parameters'}")
     if isinstance(exc, HTTPException):
         return _error(request, exc.status_code, exc.status_code, str(exc.detail))
+    if isinstance(exc, DataError | OverflowError):
+        log.info("value out of range for the database: %s", exc)
+        return _error(request, 422, 422, f"Invalid request: {out_of_range_message(request)}")
     if isinstance(exc, OperationalError | InterfaceError):
         log.warning("database unavailable: %s", exc)
         return _error(request, 500, 50001, "Error in the backend data store")
@@ -397,6 +401,8 @@ def get_subject_mode(subject: str, request: Request, db: Db) -> Response:
 @router.put("/mode/{subject}")
 def put_subject_mode(subject: str, request: Request, body: RawBody, db: Db) -> Response:
     mode = _mode_update(request, body)
+    if not subject_store.valid_subject(subject):
+        raise invalid_subject(subject)
     return _reply(request, {"mode": db.write(lambda s: configs.set_subject_mode(s, subject, mode))})
 
 

@@ -277,6 +277,30 @@ def test_confluent_refuses_hostile_schemas(shared: Secured, case: str) -> None:
     )
 
 
+ODD_VALUES = [
+    # (method, path, query): values the database cannot hold, or that PostgreSQL refuses
+    ("PUT", "/mode/" + "s" * 300, {}),
+    ("GET", "/subjects/a%00b/versions", {}),
+    ("GET", "/config/a%00b", {}),
+    ("GET", "/contracts", {"q": "a\x00b"}),
+    ("GET", "/contracts", {"owner": "o" * 300}),
+    ("GET", "/breaches", {"source": "a\x00b"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "query"), ODD_VALUES)
+def test_values_the_database_cannot_hold_are_no_500(
+    shared: Secured, method: str, path: str, query: dict[str, str]
+) -> None:
+    body = {"json": {"mode": "READONLY"}} if method == "PUT" else {}
+    r = shared.client.request(method, path, params=query, headers=shared.as_("admin"), **body)
+    # Refused (PostgreSQL), or simply matching nothing (SQLite): never a 500.
+    assert r.status_code < 500, (path, query, r.status_code, r.text)
+    if r.status_code == 422 and query:
+        message = r.json()["error"]["message"]
+        assert f"query.{next(iter(query))}" in message, message
+
+
 # -- remote references are never fetched ----------------------------------------------------
 
 
