@@ -245,7 +245,12 @@ class BreachIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(min_length=1, max_length=128, description="Idempotency key of this aggregate.")
+    id: str = Field(
+        min_length=1,
+        max_length=128,
+        description="Idempotency key of this aggregate, unique across sources ('sla:...' is "
+        "the registry's own).",
+    )
     contract: str = Field(min_length=1, max_length=255)
     version: int | None = Field(default=None, ge=1)
     kind: BreachKind
@@ -257,6 +262,13 @@ class BreachIn(BaseModel):
     first_seen: UtcDatetime
     last_seen: UtcDatetime
     samples: list[BreachSample] = Field(default_factory=list, max_length=50)
+
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, key: str) -> str:
+        if key.startswith("sla:"):
+            raise ValueError("id: 'sla:...' keys are the registry's own (SLA breaches)")
+        return key
 
     @model_validator(mode="after")
     def _ordered(self) -> BreachIn:

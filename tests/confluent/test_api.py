@@ -104,9 +104,9 @@ def test_errors_in_schema_registry_format(client: TestClient) -> None:
     error(client.get("/schemas/ids/x"), 404, 40403)
     error(client.post("/subjects/s", json=body(record(x="string"))), 404, 40403)
     error(client.post("/subjects/nope", json=body(ORDER)), 404, 40401)
-    for version in ("abc", "0", "-2", "2147483648", "²", "١"):  # ASCII digits only
+    for version in ("abc", "0", "-2", "2147483648", "²", "\u0661"):  # ASCII digits only
         error(client.get(f"/subjects/s/versions/{version}"), 422, 42202)
-    for schema_id in ("²", "--1", "١"):
+    for schema_id in ("²", "--1", "\u0661"):
         error(client.get(f"/schemas/ids/{schema_id}"), 404, 40403)
     deep: Any = "x"
     for _ in range(100):

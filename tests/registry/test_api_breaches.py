@@ -127,6 +127,8 @@ def nested(depth: int) -> Any:
         (lambda b: b["breaches"][0]["samples"][0].update(record=nested(200)), "record"),
         (lambda b: b["breaches"][0].update(count=2**62), "count"),
         (lambda b: b["breaches"][0].update(window_start="0001-01-01T00:00:00+14:00"), "window"),
+        # The registry's own SLA breaches: a reporter must not take their keys first.
+        (lambda b: b["breaches"][0].update(id="sla:orders.created:src:freshness:1"), "id"),
     ],
 )
 def test_what_could_not_be_served_back_is_refused(

@@ -140,7 +140,7 @@ def test_read_errors(client: TestClient) -> None:
     assert error_of(bad)["code"] == "invalid_request"
     assert "version" in error_of(bad)["message"]
     assert client.get("/contracts/demo.events/versions/0").status_code == 422
-    for unicode_digit in ("²", "١"):  # digits to str.isdigit, not version numbers
+    for unicode_digit in ("²", "\u0661"):  # digits to str.isdigit, not version numbers
         for method in ("GET", "PATCH", "DELETE"):
             odd = client.request(method, f"/contracts/demo.events/versions/{unicode_digit}")
             assert odd.status_code == 422, (method, unicode_digit, odd.text)
