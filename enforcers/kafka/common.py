@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
+import confluent_kafka
 import orjson
+from kafka.errors import MessageSizeTooLargeError
 
 from contracts import Severity
 from enforcers.contract_source import ContractSource, ResolvedContract, UnknownSchemaId
@@ -14,22 +16,27 @@ from enforcers.record_validator import Failure
 __all__ = [
     "HEADER_CONTRACT",
     "HEADER_FAILURES",
+    "HEADER_FAILURES_OMITTED",
     "HEADER_OFFSET",
     "HEADER_PARTITION",
     "HEADER_SCHEMA_ID",
     "HEADER_TARGET_TOPIC",
     "HEADER_TIMESTAMP",
     "HEADER_TOPIC",
+    "HEADER_VALUE_OMITTED",
     "HEADER_VERSION",
+    "MAX_FAILURES_HEADER",
     "ContractViolation",
     "Framing",
     "Headers",
     "SendFailed",
     "check_raw",
     "contract_headers",
+    "failures_headers",
     "frame",
     "header_map",
     "is_invalid",
+    "too_large",
     "unframe",
 ]
 
@@ -49,6 +56,13 @@ HEADER_PARTITION = "accord.source.partition"
 HEADER_OFFSET = "accord.source.offset"
 HEADER_TIMESTAMP = "accord.source.timestamp"  # ms since the epoch, as the source record had
 HEADER_TARGET_TOPIC = "accord.target.topic"  # producer DLQ: where the record was headed
+HEADER_FAILURES_OMITTED = "accord.failures.omitted"  # how many the failures header leaves out
+HEADER_VALUE_OMITTED = "accord.value.omitted"  # bytes of a value too large for the DLQ
+
+# A record that fit its topic must still fit the DLQ with these headers added: the failures
+# header is kept under this size (messages cut, failures past it counted, not listed).
+MAX_FAILURES_HEADER = 16 * 1024
+_MAX_HEADER_MESSAGE = 512
 
 
 class ContractViolation(Exception):
@@ -137,8 +151,34 @@ def contract_headers(name: str, version: int | None, global_id: int | None) -> H
     return headers
 
 
-def failures_header(failures: Iterable[Failure]) -> tuple[str, bytes]:
-    return HEADER_FAILURES, orjson.dumps([f.to_dict() for f in failures])
+def failures_headers(failures: Iterable[Failure]) -> Headers:
+    """The failures as a JSON array header, at most `MAX_FAILURES_HEADER` bytes; when some
+    do not fit, a second header counts them."""
+    listed: list[dict[str, Any]] = []
+    size, omitted = 2, 0  # the brackets
+    for failure in failures:
+        item = failure.to_dict()
+        if len(item["message"]) > _MAX_HEADER_MESSAGE:
+            item["message"] = item["message"][: _MAX_HEADER_MESSAGE - 1] + "…"
+        encoded = len(orjson.dumps(item)) + 1  # and a comma
+        if omitted or size + encoded > MAX_FAILURES_HEADER:
+            omitted += 1
+            continue
+        listed.append(item)
+        size += encoded
+    headers = [(HEADER_FAILURES, orjson.dumps(listed))]
+    if omitted:
+        headers.append((HEADER_FAILURES_OMITTED, str(omitted).encode()))
+    return headers
+
+
+def too_large(exc: BaseException) -> bool:
+    """Whether a send was refused for the record's size, by librdkafka or kafka-python."""
+    if isinstance(exc, confluent_kafka.KafkaException) and exc.args:
+        error = exc.args[0]
+        code = error.code() if isinstance(error, confluent_kafka.KafkaError) else None
+        return code == confluent_kafka.KafkaError.MSG_SIZE_TOO_LARGE
+    return isinstance(exc, MessageSizeTooLargeError)
 
 
 def header_map(headers: Iterable[tuple[str, bytes]] | None) -> dict[str, bytes]:

@@ -39,13 +39,15 @@ from enforcers.kafka.common import (
     HEADER_PARTITION,
     HEADER_TIMESTAMP,
     HEADER_TOPIC,
+    HEADER_VALUE_OMITTED,
     Framing,
     Headers,
     SendFailed,
     check_raw,
     contract_headers,
-    failures_header,
+    failures_headers,
     is_invalid,
+    too_large,
     without_accord,
 )
 from enforcers.kafka.writer import RecordWriter
@@ -569,21 +571,40 @@ class ValidatingConsumer(Iterator[ValidRecord]):
         headers = [
             *without_accord(message.headers),
             *contract_headers(resolved.name, resolved.version, schema_id),
-            failures_header(failures),
+            *failures_headers(failures),
             (HEADER_TOPIC, message.topic.encode()),
             (HEADER_PARTITION, str(message.partition).encode()),
             (HEADER_OFFSET, str(message.offset).encode()),
             (HEADER_TIMESTAMP, str(timestamp).encode()),
         ]
-        self._sends.append(
-            self.producer.send(
-                self.dlq_topic,
-                value=message.value,
-                key=message.key,
-                headers=headers,
-                timestamp_ms=timestamp if timestamp >= 0 else None,
+        value = message.value
+        while True:
+            try:
+                send = self.producer.send(
+                    self.dlq_topic,
+                    value=value,
+                    key=message.key,
+                    headers=headers,
+                    timestamp_ms=timestamp if timestamp >= 0 else None,
+                )
+                break
+            except Exception as exc:
+                if value is None or not too_large(exc):
+                    raise
+            # Too large for the DLQ (the producer's message.max.bytes, below the broker's):
+            # retrying would stall the partition for good. The dead letter goes without its
+            # value; its headers say where the record is, and how large it was.
+            log.warning(
+                "invalid record %s[%s]@%s is too large for the DLQ (%d bytes): its dead "
+                "letter leaves the value out",
+                message.topic,
+                message.partition,
+                message.offset,
+                len(value),
             )
-        )
+            headers = [*headers, (HEADER_VALUE_OMITTED, str(len(value)).encode())]
+            value = None
+        self._sends.append(send)
 
     # -- commits -----------------------------------------------------------------------------
 

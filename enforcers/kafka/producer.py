@@ -27,7 +27,7 @@ from enforcers.kafka.common import (
     HEADER_TARGET_TOPIC,
     ContractViolation,
     contract_headers,
-    failures_header,
+    failures_headers,
     frame,
     is_invalid,
     without_accord,
@@ -138,7 +138,7 @@ class ValidatingProducer:
             dlq_headers = [
                 *without_accord(headers),
                 *contract_headers(resolved.name, resolved.version, resolved.global_id),
-                failures_header(failures),
+                *failures_headers(failures),
                 (HEADER_TARGET_TOPIC, topic.encode()),
             ]
             return self.producer.send(

@@ -244,6 +244,41 @@ def test_a_dead_letter_that_cannot_start_is_tried_again_and_counted_once(
     assert committed(kafka_broker, group, topic) == {0: 40}
 
 
+def test_a_record_too_large_for_the_dlq_is_dead_lettered_without_its_value(
+    kafka_broker: str, names: Any
+) -> None:
+    # The DLQ producer takes less than the source topic held (here 4,000 bytes): retrying
+    # the record would stall its partition for good.
+    topic, dlq, group = names("in"), names("dlq"), names("group")
+    create_topics(kafka_broker, topic, dlq, partitions=1)
+    big = orjson.dumps({**order(1), "channel": "x" * 6000})  # invalid: not in the enum
+    produce(
+        kafka_broker,
+        topic,
+        [(f"k{i}".encode(), big if i == 1 else orjson.dumps(order(i)), []) for i in range(3)],
+    )
+    with ValidatingConsumer(
+        topic,
+        contract=orders_source(),
+        group_id=group,
+        dlq_topic=dlq,
+        producer_config={"message.max.bytes": 4000},
+        **settings(kafka_broker),
+    ) as consumer:
+        assert [number(record.key) for record in consumer] == [0, 2]
+    [letter] = read_all(kafka_broker, dlq)
+    headers = headers_of(letter)
+    assert letter.key == b"k1" and letter.value is None
+    assert headers["accord.value.omitted"] == str(len(big)).encode()
+    assert (headers["accord.source.topic"], headers["accord.source.offset"]) == (
+        topic.encode(),
+        b"1",
+    )
+    [failure] = orjson.loads(headers["accord.failures"])
+    assert failure["rule"] == "enum" and len(failure["message"]) <= 512
+    assert committed(kafka_broker, group, topic) == {0: 3}
+
+
 def test_a_dead_letter_never_acknowledged_stops_the_commits(kafka_broker: str, names: Any) -> None:
     topic, group = names("in"), names("group")
     create_topics(kafka_broker, topic, partitions=1)

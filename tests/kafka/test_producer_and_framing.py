@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from contracts import load_file
+from contracts import Severity, load_file
 from enforcers.contract_source import ContractSource
 from enforcers.kafka import (
     ContractViolation,
@@ -17,6 +17,8 @@ from enforcers.kafka import (
     ValidatingProducer,
     frame,
 )
+from enforcers.kafka.common import MAX_FAILURES_HEADER, failures_headers
+from enforcers.record_validator import Failure
 from enforcers.reporting import BreachReporter
 from tests.conftest import EXAMPLES
 from tests.kafka.helpers import (
@@ -177,3 +179,15 @@ def test_confluent_framing_end_to_end(kafka_broker: str, names: Any, tmp_path: P
     assert headers_of(dead[b"unknown-id"])["accord.schema_id"] == b"99"
     assert headers_of(dead[b"bad-payload"])["accord.version"] == b"4"
     assert all(dead[key].value == value for key, value in bad.items())
+
+
+def test_the_failures_header_stays_small() -> None:
+    failure = Failure("orders.created", 4, "schema", "enum", "/channel", "m" * 2000, Severity.ERROR)
+    [(name, value)] = failures_headers([failure])
+    assert name == "accord.failures"
+    [listed] = orjson.loads(value)
+    assert len(listed["message"]) == 512 and listed["rule"] == "enum"
+    many = failures_headers([failure] * 200)
+    assert len(many[0][1]) <= MAX_FAILURES_HEADER
+    shown = len(orjson.loads(many[0][1]))
+    assert many[1] == ("accord.failures.omitted", str(200 - shown).encode()) and shown > 10
