@@ -5,14 +5,27 @@ headers plus ``accord.contract`` / ``accord.version``), invalid ones to the DLQ 
 `ValidatingConsumer`. A consumed record is committed only once its produce was
 acknowledged, so a crash loses nothing and duplicates at most two commit batches;
 `stop` (SIGTERM) finishes the record in hand, flushes, commits and returns.
+
+While the registry cannot be reached to look up a framed record's schema id, the bridge
+waits and tries that record again (backing off up to `MAX_BACKOFF` seconds), as it does
+for any record it cannot yet handle: nothing is skipped, nothing is dead-lettered for it.
 """
 
 from __future__ import annotations
 
+import logging
+import time
+
 from enforcers.kafka.common import contract_headers, without_accord
 from enforcers.kafka.consumer import ConsumerStats, ValidatingConsumer
+from enforcers.registry_client import RegistryError
 
-__all__ = ["run_bridge"]
+__all__ = ["MAX_BACKOFF", "run_bridge"]
+
+log = logging.getLogger(__name__)
+
+# Well below kafka-python's max_poll_interval_ms (5 min): the group keeps the bridge.
+MAX_BACKOFF = 30.0
 
 
 def run_bridge(consumer: ValidatingConsumer, valid_topic: str) -> ConsumerStats:
@@ -21,24 +34,42 @@ def run_bridge(consumer: ValidatingConsumer, valid_topic: str) -> ConsumerStats:
     Returns the consumer's counts. The consumer is closed (its last commit made) even
     when forwarding fails; an exception leaves the record in hand uncommitted.
     """
-    producer = consumer.producer
+    backoff = 0.5
     try:
-        for record in consumer:
-            message = record.message
-            headers = without_accord(message.headers)
-            headers.extend(contract_headers(record.contract.name, record.version, record.schema_id))
-            timestamp = message.timestamp
-            consumer.track(
-                producer.send(
-                    valid_topic,
-                    value=message.value,
-                    key=message.key,
-                    headers=headers,
-                    timestamp_ms=timestamp if timestamp is not None and timestamp >= 0 else None,
-                )
-            )
+        while True:
+            try:
+                _forward(consumer, valid_topic)
+                break
+            except RegistryError as exc:
+                if exc.status is not None:
+                    raise  # refused, not unreachable: waiting would not help
+                if consumer.stopping:
+                    break  # what was handled is committed on close; this record was not
+                log.warning("registry unreachable (%s); trying again in %.1f s", exc, backoff)
+                deadline = time.monotonic() + backoff
+                while time.monotonic() < deadline and not consumer.stopping:
+                    time.sleep(0.1)
+                backoff = min(backoff * 2, MAX_BACKOFF)
     except BaseException:
         consumer.close(last_handled=False)
         raise
     consumer.close()
     return consumer.stats
+
+
+def _forward(consumer: ValidatingConsumer, valid_topic: str) -> None:
+    producer = consumer.producer
+    for record in consumer:
+        message = record.message
+        headers = without_accord(message.headers)
+        headers.extend(contract_headers(record.contract.name, record.version, record.schema_id))
+        timestamp = message.timestamp
+        consumer.track(
+            producer.send(
+                valid_topic,
+                value=message.value,
+                key=message.key,
+                headers=headers,
+                timestamp_ms=timestamp if timestamp is not None and timestamp >= 0 else None,
+            )
+        )

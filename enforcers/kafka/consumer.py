@@ -308,10 +308,14 @@ class ValidatingConsumer(Iterator[ValidRecord]):
             enable_auto_commit=False,
             **consumer_config,
         )
-        self._consumer.subscribe(
-            topics=[topics] if isinstance(topics, str) else list(topics),
-            listener=_CommitOnRevoke(self),
-        )
+        try:
+            self._consumer.subscribe(
+                topics=[topics] if isinstance(topics, str) else list(topics),
+                listener=_CommitOnRevoke(self),
+            )
+        except BaseException:
+            self._consumer.close()  # a bad topic name: no client left running
+            raise
 
     # -- public ------------------------------------------------------------------------------
 
@@ -345,6 +349,11 @@ class ValidatingConsumer(Iterator[ValidRecord]):
     def stop(self) -> None:
         """End iteration after the current record (safe from a signal handler)."""
         self._stopping = True
+
+    @property
+    def stopping(self) -> bool:
+        """`stop` or `close` was called: iteration ends (or has ended)."""
+        return self._stopping or self._closed
 
     def __iter__(self) -> Iterator[ValidRecord]:
         records = self._records
@@ -661,8 +670,10 @@ class ValidatingConsumer(Iterator[ValidRecord]):
         sends, self._sends = self._sends, []
         if self._waiting is not None:  # superseded by the commit this is for
             sends, self._waiting = self._waiting[1] + sends, None
-        if any(not future.is_done for future in sends):
-            self.producer.flush(timeout=self._send_timeout)
+        if self._producer is not None and any(not future.is_done for future in sends):
+            # Not made for this: sends of the application's own producer (`track`) are
+            # waited for one by one below.
+            self._producer.flush(timeout=self._send_timeout)
         self._check_sends(sends)
 
     def _check_sends(self, sends: list[Any]) -> None:

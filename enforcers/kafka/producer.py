@@ -82,7 +82,12 @@ class ValidatingProducer:
             bootstrap_servers=bootstrap_servers, **{**DEFAULT_PRODUCER_CONFIG, **producer_config}
         )
         if framing:
-            self._global_id(self.source.current())  # fail now, not on the first send
+            try:
+                self._global_id(self.source.current())  # fail now, not on the first send
+            except BaseException:
+                if self._owns_producer:
+                    self.producer.close()  # no client left running
+                raise
 
     def _global_id(self, resolved: ResolvedContract) -> int:
         global_id = self.schema_id if self.schema_id is not None else resolved.global_id
@@ -137,7 +142,11 @@ class ValidatingProducer:
             assert self.dlq_topic is not None
             dlq_headers = [
                 *without_accord(headers),
-                *contract_headers(resolved.name, resolved.version, resolved.global_id),
+                *contract_headers(
+                    resolved.name,
+                    resolved.version,
+                    self.schema_id if self.schema_id is not None else resolved.global_id,
+                ),
                 *failures_headers(failures),
                 (HEADER_TARGET_TOPIC, topic.encode()),
             ]

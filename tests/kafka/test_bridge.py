@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
+import yaml
 
 from enforcers.kafka import frame
 from enforcers.registry_client import RegistryClient
@@ -30,10 +32,11 @@ from tests.kafka.helpers import (
     end_offsets,
     headers_of,
     mixed_stream,
+    order,
     produce,
     read_all,
 )
-from tests.processes import running_registry
+from tests.processes import free_port, running_registry
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -286,3 +289,35 @@ def test_registry_contract_framed_records_and_breach_reports(
         by_rule = {(r["kind"], r["rule"]): r["count"] for r in page["by_rule"]}
         assert by_rule == {kind_rule: 10 for _, kind_rule in BREAKS.values()}
         assert not list((tmp_path / "spool").glob("*.json"))  # nothing left to send
+
+
+def test_the_bridge_waits_out_an_unreachable_registry(
+    kafka_broker: str, make_bridge: Callable[..., Bridge], tmp_path: Path
+) -> None:
+    """A framed record whose id the registry must be asked about, while it is down: the
+    bridge waits and tries again, then handles it; nothing skipped, nothing dead-lettered."""
+    database, port = f"sqlite:///{tmp_path / 'registry.db'}", free_port()
+    document = yaml.safe_load(ORDERS_FILE.read_text())
+    with running_registry(database, tmp_path, port=port) as url:
+        with RegistryClient(url) as client:
+            client.publish(document)
+        bridge = make_bridge("--registry", url, contract="orders.created")
+        create_topics(kafka_broker, bridge.topic, bridge.valid, bridge.dlq, partitions=1)
+        produce(kafka_broker, bridge.topic, [(b"k0", orjson.dumps(order(0)), [])])
+        bridge.start()
+        assert bridge.wait_for_outputs(1) == 1
+        document["schema"]["properties"]["note"] = {"type": "string"}  # a compatible change
+        with RegistryClient(url) as client:
+            second = client.publish(document)
+    framed = [(f"k{i}".encode(), frame(second.id, orjson.dumps(order(i))), []) for i in (1, 2)]
+    produce(kafka_broker, bridge.topic, framed)
+    time.sleep(3)  # the registry is down: the new id cannot be looked up
+    assert bridge.outputs() == 1 and bridge.process is not None and bridge.process.poll() is None
+    with running_registry(database, tmp_path, port=port):
+        assert bridge.wait_for_outputs(3) == 3
+        assert bridge.signal(signal.SIGTERM) == 0, bridge.log.read_text()
+    assert "registry unreachable" in bridge.log.read_text()
+    assert count(kafka_broker, bridge.dlq) == 0
+    versions = [headers_of(m)["accord.version"] for m in read_all(kafka_broker, bridge.valid)]
+    assert versions == [b"1", b"2", b"2"]
+    bridge.assert_all_committed()
