@@ -420,10 +420,12 @@ class ValidatingConsumer(Iterator[ValidRecord]):
     def _fill(self) -> bool:
         """Poll for the next batch; False when iteration should end."""
         self._report()
-        if self._waiting is not None:
-            self._commit_waiting()
         idle_since = time.monotonic()
         while not (self._stopping or self._closed):
+            if self._waiting is not None:
+                # Also while the topic is idle: the commit goes as soon as its DLQ writes
+                # are acknowledged, not with the next record.
+                self._commit_waiting()
             if self._uncommitted and time.monotonic() >= self._commit_due:
                 self.commit()
             batch = self._consumer.poll(timeout_ms=self._poll_timeout_ms)
