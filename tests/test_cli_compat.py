@@ -168,3 +168,17 @@ def test_check_several_files_against_git(tmp_path: Path) -> None:
     junit = run("check", "a.yaml", "b.yaml", "--against", "git:HEAD", "--format", "junit", cwd=repo)
     suites = ET.fromstring(junit.stdout).findall("testsuite")
     assert [s.get("failures") for s in suites] == ["0", "1"]
+
+
+def test_a_change_cannot_turn_off_its_own_check(tmp_path: Path) -> None:
+    # The registry judges a change by the mode it is configured with, not by the one the
+    # new version declares: so does CI.
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    old.write_text(ORDERS)
+    new.write_text(
+        ORDERS.replace("maxLength: 32", "maxLength: 16").replace("mode: BACKWARD", "mode: NONE")
+    )
+    for args in (["check", str(new), "--against", str(old)], ["diff", str(old), str(new)]):
+        result = run(*args)
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        assert "INCOMPATIBLE under BACKWARD" in result.stdout

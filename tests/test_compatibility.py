@@ -194,6 +194,36 @@ def test_transitive_modes_check_every_earlier_version(orders: Contract) -> None:
     assert (breaking.type, breaking.against_version) == ("MAX_LENGTH_INCREASED", 1)
 
 
+def test_a_change_compatible_with_the_latest_can_still_break_an_older_version(
+    orders: Contract,
+) -> None:
+    def coupon(schema: dict[str, Any]) -> Any:
+        return lambda d: d["schema"]["properties"].update(coupon_code=schema)
+
+    v1 = changed(orders, coupon({"type": "integer"}))
+    v2 = changed(orders, coupon({}))  # anything
+    v3 = changed(orders, coupon({"type": "string"}))
+    # Against v2 the change narrows (FORWARD: fine); v1's readers cannot read a string.
+    assert check_compatibility(v3, [(2, v2)], mode=M.FORWARD).compatible
+    report = check_compatibility(v3, [(1, v1), (2, v2)], mode=M.FORWARD_TRANSITIVE)
+    assert not report.compatible
+    assert {c.against_version for c in report.breaking} == {1}
+
+
+def test_a_change_is_judged_by_the_mode_it_changes_from(orders: Contract) -> None:
+    # Turning the check off in the same change does not get the change past it.
+    loosened = changed(
+        orders,
+        lambda d: (
+            d["schema"]["properties"]["coupon_code"].update(maxLength=8),
+            d["compatibility"].update(mode="NONE"),
+        ),
+    )
+    report = check_compatibility(loosened, [(1, orders)])
+    assert report.mode is M.BACKWARD and not report.compatible
+    assert check_compatibility(loosened, [(1, orders)], mode=M.NONE).compatible  # on purpose
+
+
 def test_consumers_are_named_only_for_fields_they_read(orders: Contract) -> None:
     consumers = [
         Consumer("finance-dwh", "finance", "fin@example.com", fields=("total",)),

@@ -176,9 +176,12 @@ def check_compatibility(
 
     Every change against the latest version is listed (compatible ones too, so a reviewer
     sees the whole diff); transitive modes add the breaking changes against older versions.
+    `mode` and `policy` default to the latest version's: a change cannot relax the check
+    it is judged by (the registry passes the contract's configured ones).
     """
-    mode = mode or candidate.compatibility.mode
-    policy = policy or candidate.compatibility.policy
+    governing = history[-1][1] if history else candidate
+    mode = mode or governing.compatibility.mode
+    policy = policy or governing.compatibility.policy
     if not history:
         return _report([], mode, policy, consumers, ())
     models = _Models()
@@ -187,7 +190,9 @@ def check_compatibility(
     compared: Sequence[Versioned] = ()
     if mode is not CompatibilityMode.NONE:
         compared = history if mode.transitive else history[-1:]
-    seen = {(c.type, c.path) for c in changes}
+    # Breaking changes already listed against the latest version are not listed again; a
+    # change compatible there may still break an older version, and is listed then.
+    seen = {(c.type, c.path) for c in changes if not c.compatible}
     for version, old in compared[:-1]:
         for change in _against(old, version, candidate, mode, policy, consumers, models):
             if not change.compatible and (change.type, change.path) not in seen:
