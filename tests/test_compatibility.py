@@ -261,3 +261,60 @@ def test_breaks_union() -> None:
     assert Breaks.NONE | Breaks.PRODUCERS is Breaks.PRODUCERS
     assert Breaks.PRODUCERS | Breaks.CONSUMERS is Breaks.BOTH
     assert Breaks.NONE | Breaks.NONE is Breaks.NONE
+
+
+IF_A = {"properties": {"a": {"const": 1}}}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "backward", "forward", "change"),
+    [
+        # Accord's validators assert formats: adding one narrows, removing one widens.
+        ({"type": "string"}, {"type": "string", "format": "email"}, False, True, "FORMAT_ADDED"),
+        ({"type": "string", "format": "email"}, {"type": "string"}, True, False, "FORMAT_REMOVED"),
+        (
+            {"type": "string", "format": "email"},
+            {"type": "string", "format": "uuid"},
+            False,
+            False,
+            "FORMAT_CHANGED",
+        ),
+        # if/then/else: branches compared as subschemas, a changed condition breaks both ways.
+        (
+            {"if": IF_A, "then": {"properties": {"b": {"type": "string"}}}},
+            {"if": IF_A, "then": {"properties": {"b": {"type": "string", "maxLength": 3}}}},
+            False,
+            True,
+            "MAX_LENGTH_ADDED",
+        ),
+        (
+            {"if": IF_A, "else": {"properties": {"b": {"type": "integer"}}}},
+            {"if": IF_A},
+            True,
+            False,
+            "SCHEMA_REMOVED",
+        ),
+        (
+            {"if": IF_A, "then": {"required": ["b"]}},
+            {"if": {"properties": {"a": {"const": 2}}}, "then": {"required": ["b"]}},
+            False,
+            False,
+            "CONDITION_CHANGED",
+        ),
+        (
+            {"if": {**IF_A, "description": "old"}, "then": {"required": ["b"]}},
+            {"if": {**IF_A, "description": "new"}, "then": {"required": ["b"]}},
+            True,
+            True,
+            None,
+        ),
+    ],
+)
+def test_formats_and_conditionals_are_compared(
+    old: Any, new: Any, backward: bool, forward: bool, change: str | None
+) -> None:
+    report = check_schemas(old, new, mode=M.BACKWARD)
+    assert report.compatible is backward, report.changes
+    assert check_schemas(old, new, mode=M.FORWARD).compatible is forward
+    if change is not None:
+        assert change in {c.type for c in report.changes}

@@ -47,6 +47,10 @@ class SchemaChangeType(enum.StrEnum):
     PATTERN_ADDED = "PATTERN_ADDED"
     PATTERN_REMOVED = "PATTERN_REMOVED"
     PATTERN_CHANGED = "PATTERN_CHANGED"
+    # Accord's own: its validators assert formats, which Confluent's diff does not compare.
+    FORMAT_ADDED = "FORMAT_ADDED"
+    FORMAT_REMOVED = "FORMAT_REMOVED"
+    FORMAT_CHANGED = "FORMAT_CHANGED"
 
     # Numbers.
     MAXIMUM_ADDED = "MAXIMUM_ADDED"
@@ -202,6 +206,9 @@ class SchemaChangeType(enum.StrEnum):
     COMBINED_TYPE_SUBSCHEMAS_CHANGED = "COMBINED_TYPE_SUBSCHEMAS_CHANGED"
     NOT_TYPE_EXTENDED = "NOT_TYPE_EXTENDED"
     NOT_TYPE_NARROWED = "NOT_TYPE_NARROWED"
+    # if / then / else (Accord's own: Confluent compares only their annotations). A changed
+    # condition sends documents to the other branch; then/else are compared as subschemas.
+    CONDITION_CHANGED = "CONDITION_CHANGED"
 
 
 _T = SchemaChangeType
@@ -219,6 +226,7 @@ STRICT_COMPATIBLE: frozenset[SchemaChangeType] = frozenset(
         _T.MIN_LENGTH_DECREASED,
         _T.MIN_LENGTH_REMOVED,
         _T.PATTERN_REMOVED,
+        _T.FORMAT_REMOVED,
         _T.MAXIMUM_INCREASED,
         _T.MAXIMUM_REMOVED,
         _T.EXCLUSIVE_MAXIMUM_INCREASED,

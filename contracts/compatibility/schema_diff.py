@@ -51,6 +51,7 @@ from contracts.compatibility.schema_diff_matching import best_matching
 from contracts.compatibility.schema_diff_model import (
     ArrayNode,
     CombinedNode,
+    ConditionalNode,
     ConstNode,
     Criterion,
     Document,
@@ -165,6 +166,9 @@ def _equal_and_safe(original: Any, update: Any) -> bool:
         return False
     text = json_text(original)
     return text is not None and text == json_text(update) and not any(t in text for t in _UNSAFE)
+
+
+_ANNOTATIONS = frozenset({T.ID_CHANGED, T.TITLE_CHANGED, T.DESCRIPTION_CHANGED, T.DEFAULT_CHANGED})
 
 
 def _compatible(changes: Iterable[Change]) -> bool:
@@ -347,9 +351,26 @@ class _Differ:
                 changes += self._objects(original, update)
             case ArrayNode(), ArrayNode():
                 changes += self._arrays(original, update)
+            case ConditionalNode(), ConditionalNode():
+                changes += self._conditionals(original, update)
             case UnresolvedNode(), UnresolvedNode():
                 if original.ref != update.ref:
                     changes.append((T.TYPE_CHANGED, ()))
+        return changes
+
+    def _conditionals(self, original: ConditionalNode, update: ConditionalNode) -> list[Change]:
+        """Branches compared as subschemas; a condition changed in any way moves documents
+        between them, which no mode can accept."""
+        for old, new in (
+            (original.condition, update.condition),
+            (update.condition, original.condition),
+        ):
+            if any(t not in _ANNOTATIONS for t, _ in self.compare(old, new)):
+                return [(T.CONDITION_CHANGED, ("if",))]
+        changes = [(t, ("then", *p)) for t, p in self.compare(original.then, update.then)]
+        changes += [
+            (t, ("else", *p)) for t, p in self.compare(original.otherwise, update.otherwise)
+        ]
         return changes
 
     def _bridge_combined(self, original: Node, update: Node) -> list[Change] | None:
@@ -389,6 +410,13 @@ class _Differ:
                 changes.append((T.PATTERN_REMOVED, ("pattern",)))
             else:
                 changes.append((T.PATTERN_CHANGED, ("pattern",)))
+        if original.format != update.format:
+            if original.format is None:
+                changes.append((T.FORMAT_ADDED, ("format",)))
+            elif update.format is None:
+                changes.append((T.FORMAT_REMOVED, ("format",)))
+            else:
+                changes.append((T.FORMAT_CHANGED, ("format",)))
         return changes
 
     @staticmethod

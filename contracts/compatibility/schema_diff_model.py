@@ -197,7 +197,11 @@ class NullNode(Node):
 
 @dataclass(eq=False, slots=True)
 class ConditionalNode(Node):
-    """``if``/``then``/``else``; like Confluent, only its annotations are compared."""
+    """``if``/``then``/``else``: which of `then` and `else` applies depends on `condition`."""
+
+    condition: Node = field(default_factory=lambda: EmptyNode(True))
+    then: Node | None = None
+    otherwise: Node | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -205,6 +209,7 @@ class StringNode(Node):
     min_length: Number | None = None
     max_length: Number | None = None
     pattern: str | None = None
+    format: str | None = None  # asserted by Accord's validators, so a change matters
 
 
 @dataclass(eq=False, slots=True)
@@ -665,7 +670,15 @@ class _Loader:
                 parts.append(self._typed(group, schema, f"{group}?:", child))
 
         if "if" in schema:
-            parts.append(ConditionalNode(schema, tag="if:"))
+            parts.append(
+                ConditionalNode(
+                    schema,
+                    tag="if:",
+                    condition=child(schema["if"]),
+                    then=child(schema["then"]) if "then" in schema else None,
+                    otherwise=child(schema["else"]) if "else" in schema else None,
+                )
+            )
         return parts
 
     def _sniff(self, group: str, schema: Mapping[str, Any]) -> bool:
@@ -686,6 +699,7 @@ class _Loader:
                 min_length=_number(schema.get("minLength")),
                 max_length=_number(schema.get("maxLength")),
                 pattern=schema["pattern"] if isinstance(schema.get("pattern"), str) else None,
+                format=schema["format"] if isinstance(schema.get("format"), str) else None,
             )
         if name in ("number", "integer"):
             return _number_node(schema, tag, integer=name == "integer")
