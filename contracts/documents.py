@@ -198,6 +198,19 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Whether `data` nests more than `limit` levels of objects and arrays (iteratively)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth >= limit:
+                return True
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def parse_text(
     text: str | bytes, source: str = "<document>", fmt: Format | None = None
 ) -> SourceDocument:
@@ -221,6 +234,10 @@ def parse_text(
             raise DocumentSyntaxError(
                 source, f"invalid JSON: nested more than {MAX_DEPTH} levels deep"
             ) from None
+        if _deeper_than(data, MAX_DEPTH):  # as YAML is refused: later steps recurse
+            raise DocumentSyntaxError(
+                source, f"invalid JSON: nested more than {MAX_DEPTH} levels deep"
+            )
         # JSON is (nearly) YAML: the YAML composer finds the lines if they are ever needed.
         return SourceDocument(data, source, json_text=text)
     data, lines, problems = _compose(text, source)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -148,14 +148,16 @@ class RegistryClient:
             content=raw,
             headers={"Content-Type": content_type},
         )
-        data = response.json()
-        return PublishResult(
-            name=data["name"],
-            version=data["version"],
-            id=data["id"],
-            fingerprint=data["fingerprint"],
-            created_at=data["created_at"],
-            created=response.status_code == 201,
+        return _read(
+            response,
+            lambda data: PublishResult(
+                name=data["name"],
+                version=data["version"],
+                id=data["id"],
+                fingerprint=data["fingerprint"],
+                created_at=data["created_at"],
+                created=response.status_code == 201,
+            ),
         )
 
     def get_version(self, name: str, version: int | str = "latest") -> RegisteredVersion:
@@ -168,7 +170,7 @@ class RegistryClient:
         )
         if response.status_code == 304 and cached:
             return cached[1]
-        found = _registered(response.json())
+        found = _read(response, _registered)
         etag = response.headers.get("etag")
         if etag:
             self._versions[key] = (etag, found)
@@ -182,7 +184,7 @@ class RegistryClient:
         key = ("#id", str(version_id))
         if key in self._versions:
             return self._versions[key][1]
-        found = _registered(self._request("GET", f"/versions/{version_id}").json())
+        found = _read(self._request("GET", f"/versions/{version_id}"), _registered)
         self._versions[key] = ("", found)
         return found
 
@@ -194,13 +196,13 @@ class RegistryClient:
             content=orjson.dumps(batch),
             headers={"Content-Type": "application/json"},
         )
-        receipt: dict[str, int] = response.json()
+        receipt: dict[str, int] = _read(response, dict)
         return receipt
 
     def list_versions(self, name: str) -> list[dict[str, Any]]:
         """Metadata of the live versions, oldest first."""
         response = self._request("GET", f"/contracts/{quote(name, safe='')}/versions")
-        items: list[dict[str, Any]] = response.json()["items"]
+        items: list[dict[str, Any]] = _read(response, lambda data: list(data["items"]))
         return items
 
     def check_compatibility(
@@ -235,7 +237,23 @@ class RegistryClient:
             headers={"Content-Type": content_type},
             params=params,
         )
-        return CompatibilityReport.from_dict(response.json())
+        return _read(response, CompatibilityReport.from_dict)
+
+
+T = TypeVar("T")
+
+
+def _read(response: httpx.Response, build: Callable[[Any], T]) -> T:
+    """`build` applied to the response's JSON; RegistryError if it is not the registry's
+    (an HTML page of a proxy, another service at that address)."""
+    try:
+        return build(response.json())
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise RegistryError(
+            f"{response.request.method} {response.url}: not an answer of an Accord registry "
+            f"(HTTP {response.status_code}, {response.headers.get('content-type', 'no type')})",
+            code="invalid_response",
+        ) from exc
 
 
 def _registered(data: Mapping[str, Any]) -> RegisteredVersion:

@@ -144,6 +144,17 @@ class Settings:
         return self.oidc_issuer is not None
 
     @property
+    def database_shown(self) -> str:
+        """The database URL to print: its password left out."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            return make_url(self.database_url).render_as_string(hide_password=True)
+        except ArgumentError:
+            return "(an unreadable ACCORD_DATABASE_URL)"
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite:")
 

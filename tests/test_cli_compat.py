@@ -143,6 +143,34 @@ def test_check_against_git_revision(tmp_path: Path) -> None:
     new_file.write_text(ORDERS.replace("name: orders.created", "name: orders.new"))
     git("add", ".")
     assert run("check", str(new_file), "--against", "git:HEAD").returncode == 0
+    # A revision that does not exist is an input error, not "a new file": a typo in CI
+    # must not pass every check.
+    typo = run("check", str(contract), "--against", "git:origin/mian")
+    assert typo.returncode == 2 and "git revision 'origin/mian' not found" in typo.stderr
+
+
+def test_machine_formats_are_not_wrapped(tmp_path: Path) -> None:
+    # Lines far longer than a console: XML and workflow commands must come out whole.
+    long = "a_folder_whose_name_goes_on_" + "and_on_" * 30 + "x"
+    (tmp_path / long).mkdir()
+    old, new = tmp_path / long / "old & older.yaml", tmp_path / long / "new & newer.yaml"
+    old.write_text(ORDERS)
+    new.write_text(ORDERS.replace("maxLength: 32", "maxLength: 16"))
+    github = run("diff", str(old), str(new), "--format", "github")
+    assert github.returncode == 1
+    assert all(line.startswith("::") for line in github.stdout.splitlines()), github.stdout
+    assert f"file={new}," in github.stdout
+    junit = run("check", str(new), "--against", str(old), "--format", "junit")
+    ET.fromstring(junit.stdout)  # well-formed, "&" escaped whole
+    as_json = run("diff", str(old), str(new), "--format", "json")
+    assert json.loads(as_json.stdout)["compatible"] is False
+
+
+def test_brackets_in_file_names_are_printed(tmp_path: Path) -> None:
+    missing = tmp_path / "x[/b].yaml"
+    result = run("diff", str(missing), str(missing))
+    assert result.returncode == 2 and "x[/b].yaml" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_check_several_files_against_git(tmp_path: Path) -> None:

@@ -67,3 +67,17 @@ def test_unreadable_input_exits_2_on_stderr(tmp_path: Path) -> None:
 def test_usage_error_exits_2() -> None:
     assert run("lint").returncode == 2
     assert run("no-such-command").returncode == 2
+
+
+def test_json_nested_too_deep_is_an_input_error(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text(
+        '{"name": "x.y", "owner": {"team": "t"}, "schema": '
+        + '{"not": ' * 400
+        + "{}"
+        + "}" * 400
+        + "}"
+    )
+    result = run("lint", str(deep))
+    assert result.returncode == 2, result.stderr
+    assert "deep.json: invalid JSON: nested more than 200 levels deep" in result.stderr

@@ -99,6 +99,46 @@ def test_publish_to_an_unreachable_registry(tmp_path: Path) -> None:
     assert "cannot reach the registry" in result.stderr and str(EXAMPLE_FILES[0]) in result.stderr
 
 
+def test_publish_to_something_that_is_not_a_registry(tmp_path: Path) -> None:
+    # A proxy's login page, another service: HTML with status 200.
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    class Page(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            body = b"<html>please log in</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        result = run("publish", str(EXAMPLE_FILES[0]), "--registry", url)
+    finally:
+        server.shutdown()
+    assert result.returncode == 2, result.stderr
+    assert "not an answer of an Accord registry" in result.stderr
+    assert "[invalid_response]" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_token_lifetimes_out_of_range_are_input_errors(tmp_path: Path) -> None:
+    env = {**os.environ, "ACCORD_DATABASE_URL": f"sqlite:///{tmp_path / 'tokens.db'}"}
+    assert run("db", "upgrade", env=env).returncode == 0
+    for expires, message in (("99999999d", "beyond the year 9999"), ("P0D", "some time")):
+        result = run(
+            "token", "create", "--role", "producer", "--team", "t", "--expires", expires, env=env
+        )
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
 def test_db_upgrade_and_downgrade(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     env = {"ACCORD_DATABASE_URL": url}

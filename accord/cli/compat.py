@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Mapping
 from enum import StrEnum
@@ -11,7 +12,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from accord.cli.output import EXIT_BREACH, EXIT_OK, err, fail, out
+from accord.cli.output import EXIT_BREACH, EXIT_OK, err, fail, out, write
 from accord.cli.report_formats import render_github, render_json, render_junit, render_text
 from contracts import (
     CompatibilityMode,
@@ -85,16 +86,15 @@ Checked = tuple[CompatibilityReport, str, SourceDocument]  # report, contract na
 
 def _emit(results: list[Checked], fmt: ReportFormat) -> None:
     if fmt is ReportFormat.JSON:
-        documents = [render_json(report, subject) for report, subject, _ in results]
-        out.print_json(documents[0] if len(documents) == 1 else "[" + ",".join(documents) + "]")
+        documents = [json.loads(render_json(report, subject)) for report, subject, _ in results]
+        write(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
     elif fmt is ReportFormat.JUNIT:
-        suites = [(report, subject) for report, subject, _ in results]
-        out.print(render_junit(suites), markup=False, highlight=False)
+        write(render_junit([(report, subject) for report, subject, _ in results]))
     elif fmt is ReportFormat.GITHUB:
         for report, _, doc in results:
             text = render_github(report, doc.source, doc.line_of)
             if text:
-                out.print(text, markup=False, highlight=False)
+                write(text)
     else:
         for report, subject, _ in results:
             render_text(report, subject, out)
@@ -131,6 +131,15 @@ def diff(
 
 
 def _git_history(path: Path, rev: str) -> list[tuple[int, Contract]]:
+    known = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+        cwd=path.parent,
+        capture_output=True,
+        check=False,
+    )
+    if known.returncode != 0:
+        # Not "a new file": a typo in the revision must not pass every check.
+        raise fail(f"{path}: git revision {rev!r} not found")
     try:
         prefix = subprocess.run(
             ["git", "ls-files", "--full-name", "--error-unmatch", "--", path.name],

@@ -148,7 +148,7 @@ def _from_registry(spec: str, registry: str | None) -> tuple[Contract, str] | in
     except RegistryError as exc:
         err.print(escape(f"{spec}: error: {exc.message} [{exc.code}]"), style="red")
         unreachable = exc.status is None or exc.status >= 500
-        return EXIT_USAGE if unreachable or exc.status == 404 else EXIT_BREACH
+        return EXIT_USAGE if unreachable or exc.status in (401, 403, 404) else EXIT_BREACH
     return found.contract, str(found.version)
 
 

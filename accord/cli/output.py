@@ -6,8 +6,9 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-__all__ = ["EXIT_BREACH", "EXIT_OK", "EXIT_USAGE", "err", "fail", "out"]
+__all__ = ["EXIT_BREACH", "EXIT_OK", "EXIT_USAGE", "err", "fail", "out", "write"]
 
 EXIT_OK, EXIT_BREACH, EXIT_USAGE = 0, 1, 2
 
@@ -18,6 +19,14 @@ err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() el
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    """Print `message` to stderr and return the Exit to raise."""
-    err.print(f"[bold red]error:[/] {message}", markup=True)
+    """Print `message` to stderr and return the Exit to raise. `message` is plain text:
+    brackets in it (a file name, an error code) are printed as they are."""
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
     return typer.Exit(code)
+
+
+def write(text: str) -> None:
+    """Machine-readable output (JSON, JUnit XML, workflow commands) exactly as given: no
+    wrapping at the console's width, no markup."""
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()

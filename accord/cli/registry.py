@@ -63,7 +63,12 @@ def serve(
         log_config["loggers"][name] = {"handlers": ["default"], "level": level}
     log_config["loggers"]["alembic.runtime.migration"] = {"level": "INFO"}
     logging.config.dictConfig(log_config)
-    migrate.upgrade(settings.database_url)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        migrate.upgrade(settings.database_url)
+    except SQLAlchemyError as exc:
+        raise fail(f"database {settings.database_shown}: {exc.__class__.__name__}: {exc}") from None
     if not settings.auth:  # loudly: the registry is open to anyone who reaches it
         err.print(
             "[bold red]WARNING: ACCORD_AUTH=off: authentication is OFF; anyone who can reach "
@@ -168,7 +173,7 @@ def db_reseal() -> None:
     try:
         unopened = _reseal(settings)
     except SQLAlchemyError as exc:
-        raise fail(f"database {settings.database_url}: {exc.__class__.__name__}: {exc}") from None
+        raise fail(f"database {settings.database_shown}: {exc.__class__.__name__}: {exc}") from None
     if unopened:
         raise typer.Exit(EXIT_BREACH)
     out.print("every webhook secret is sealed with the first key")
@@ -201,7 +206,7 @@ def _migrate(direction: str, revision: str) -> None:
     except CommandError as exc:
         raise fail(f"{direction} {revision}: {exc}") from None
     except SQLAlchemyError as exc:
-        raise fail(f"database {settings.database_url}: {exc.__class__.__name__}: {exc}") from None
+        raise fail(f"database {settings.database_shown}: {exc.__class__.__name__}: {exc}") from None
     out.print(f"database at revision {now_at or 'base (empty)'}")
 
 
@@ -267,11 +272,13 @@ def _refused(path: Path, exc: RegistryError) -> int:
             line = f":{problem['line']}" if problem.get("line") else ""
             err.print(
                 f"{where}{line}: error: {escape(problem.get('path') or '/')}: "
-                f"{escape(problem['message'])} [{problem.get('code')}]",
+                f"{escape(problem['message'])} \\[{problem.get('code')}]",
                 style="red",
             )
         return EXIT_USAGE
-    err.print(f"{where}: {escape(exc.message)} [{exc.code}]", style="red")
-    if exc.status is None or exc.status >= 500 or exc.status in (413, 415, 422):
+    err.print(f"{where}: {escape(exc.message)} \\[{exc.code}]", style="red")
+    # Unreachable, credentials, what was sent: the caller's to fix (2); a refusal of the
+    # change itself (409...) is 1.
+    if exc.status is None or exc.status >= 500 or exc.status in (401, 403, 413, 415, 422):
         return EXIT_USAGE
     return EXIT_BREACH

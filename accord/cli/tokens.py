@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import getpass
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import typer
@@ -40,9 +40,16 @@ def _expiry(text: str | None) -> datetime | None:
     from contracts import parse_duration
 
     try:
-        return datetime.now(UTC) + parse_duration(text.strip())
+        duration = parse_duration(text.strip())
     except ValueError:
         pass
+    else:
+        if duration <= timedelta(0):
+            raise fail(f"--expires {text!r}: a token must live for some time")
+        try:
+            return datetime.now(UTC) + duration
+        except OverflowError:
+            raise fail(f"--expires {text!r}: beyond the year 9999 (say 'never')") from None
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -71,11 +78,11 @@ def _database() -> Database:
         revision = migrate.current_revision(db.engine)
     except SQLAlchemyError as exc:
         db.dispose()
-        raise fail(f"database {settings.database_url}: {exc.__class__.__name__}: {exc}") from None
+        raise fail(f"database {settings.database_shown}: {exc.__class__.__name__}: {exc}") from None
     if revision is None or revision < "0005":
         db.dispose()
         raise fail(
-            f"database {settings.database_url} has no token table (revision "
+            f"database {settings.database_shown} has no token table (revision "
             f"{revision or 'none'}): run `accord db upgrade` first"
         )
     return db

@@ -105,6 +105,9 @@ def read_csv(path: Path, spec: TableSpec, rows: int) -> Iterator[tuple[Chunk, in
     names: list[str] = next(iter(csv_module.reader([header.decode("utf-8-sig")])), [])
     if not names:
         raise DataError(f"{path}: empty CSV (no header)")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise DataError(f"{path}: line 1: the header names columns twice: {', '.join(repeated)}")
     counting = _Counting(path.open("rb"))
     try:
         reader = csv.open_csv(
@@ -172,7 +175,13 @@ def read_parquet(path: Path, rows: int) -> Iterator[tuple[Chunk, int, int]]:
     total = parquet.metadata.num_rows
     done = 0
     for batch in parquet.iter_batches(batch_size=rows):
-        frame = pl.from_arrow(pa.Table.from_batches([batch]))
+        try:
+            frame = pl.from_arrow(pa.Table.from_batches([batch]))
+        except BaseException as exc:  # polars panics (a BaseException) on some types
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            types = ", ".join(f"{f.name}: {f.type}" for f in batch.schema)
+            raise DataError(f"{path}: a column type polars cannot read ({types}): {exc}") from None
         assert isinstance(frame, pl.DataFrame)
         done += frame.height
         yield Chunk(frame, frame), done, total

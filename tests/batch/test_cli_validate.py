@@ -150,3 +150,29 @@ def test_input_errors_exit_2(files: dict[str, Path], tmp_path: Path) -> None:
     broken.write_text("not parquet")
     result = run(str(broken), "-c", str(files["contract"]))
     assert result.returncode == 2 and "broken.parquet" in result.stderr
+    twice = tmp_path / "twice.csv"
+    twice.write_text("order_id,amount,order_id\nx,1,y\n")
+    result = run(str(twice), "-c", str(files["contract"]))
+    assert result.returncode == 2, result.stderr
+    assert "twice.csv: line 1: the header names columns twice: order_id" in result.stderr
+
+
+def test_a_parquet_type_polars_cannot_read_is_an_input_error(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    wide = tmp_path / "wide.parquet"
+    pq.write_table(
+        pa.table({"amount": pa.array([decimal.Decimal("1.5")], type=pa.decimal256(40, 2))}),
+        wide,
+    )
+    result = run(str(wide), "-c", str(files["contract"]))
+    assert result.returncode == 2, result.stderr
+    assert "wide.parquet: a column type polars cannot read (amount: decimal256(40, 2)" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
