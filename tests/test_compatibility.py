@@ -301,6 +301,15 @@ IF_A = {"properties": {"a": {"const": 1}}}
             False,
             "CONDITION_CHANGED",
         ),
+        # A type inferred from keywords lets other types through; declaring it does not.
+        (
+            {"properties": {"a": {"type": "string"}}},
+            {"type": "object", "properties": {"a": {"type": "string"}}},
+            False,
+            True,
+            "TYPE_NARROWED",
+        ),
+        ({"type": "number", "minimum": 0}, {"minimum": 0}, True, False, "TYPE_EXTENDED"),
         (
             {"if": {**IF_A, "description": "old"}, "then": {"required": ["b"]}},
             {"if": {**IF_A, "description": "new"}, "then": {"required": ["b"]}},
@@ -310,7 +319,7 @@ IF_A = {"properties": {"a": {"const": 1}}}
         ),
     ],
 )
-def test_formats_and_conditionals_are_compared(
+def test_formats_conditionals_and_inferred_types_are_compared(
     old: Any, new: Any, backward: bool, forward: bool, change: str | None
 ) -> None:
     report = check_schemas(old, new, mode=M.BACKWARD)

@@ -320,6 +320,13 @@ class _Differ:
             return [(T.TYPE_CHANGED, ())]
 
         changes: list[Change] = []
+        # A type only inferred from its keywords ("object?:") constrains that type and lets
+        # every other one through; declaring it ("object:") refuses the others.
+        inferred = original.inferred, update.inferred
+        if inferred == (True, False):
+            changes.append((T.TYPE_NARROWED, ()))
+        elif inferred == (False, True):
+            changes.append((T.TYPE_EXTENDED, ()))
         old, new = original.meta, update.meta
         if old.id != new.id:
             changes.append((T.ID_CHANGED, ()))

@@ -165,6 +165,8 @@ class Node:
     meta: Meta = field(default=NO_META, kw_only=True)
     document: Document | None = field(default=None, kw_only=True, repr=False)
     """The document the schema was loaded from (set on whole schemas, not on their parts)."""
+    inferred: bool = field(default=False, kw_only=True)
+    """The JSON type was inferred from keywords, not declared: other types pass too."""
     _key: str | None = field(default=None, init=False, repr=False)
 
     @property
@@ -667,7 +669,9 @@ class _Loader:
                 )
         for group in ("object", "array", "number", "string"):
             if group not in claimed and self._sniff(group, schema):
-                parts.append(self._typed(group, schema, f"{group}?:", child))
+                sniffed = self._typed(group, schema, f"{group}?:", child)
+                sniffed.inferred = True
+                parts.append(sniffed)
 
         if "if" in schema:
             parts.append(
