@@ -21,6 +21,9 @@ Format = Literal["yaml", "json"]
 # encoded as canonical JSON (and recursion over it would exhaust the stack), and YAML
 # aliases must not turn a small text into an enormous document ("billion laughs").
 MAX_DEPTH = 200
+# JSON nests two levels for one of YAML's block style ({"properties": {"a": ...}}); past
+# this, checking a document would run out of Python's recursion.
+MAX_JSON_DEPTH = 300
 MAX_ALIAS_NODES = 100_000
 
 
@@ -234,9 +237,9 @@ def parse_text(
             raise DocumentSyntaxError(
                 source, f"invalid JSON: nested more than {MAX_DEPTH} levels deep"
             ) from None
-        if _deeper_than(data, MAX_DEPTH):  # as YAML is refused: later steps recurse
+        if _deeper_than(data, MAX_JSON_DEPTH):  # later steps recurse
             raise DocumentSyntaxError(
-                source, f"invalid JSON: nested more than {MAX_DEPTH} levels deep"
+                source, f"invalid JSON: nested more than {MAX_JSON_DEPTH} levels deep"
             )
         # JSON is (nearly) YAML: the YAML composer finds the lines if they are ever needed.
         return SourceDocument(data, source, json_text=text)

@@ -341,26 +341,47 @@ class BreachReporter:
     @property
     def pending(self) -> int:
         """Batches not yet acknowledged by the registry (spooled, or held in memory)."""
-        return len(list(self.spool_dir.glob("*.json"))) + len(self._unspooled)
+        with self._lock:
+            held = len(self._unspooled)
+        return len(list(self.spool_dir.glob("*.json"))) + held
 
     @property
     def rejected_dir(self) -> Path:
         """Where batches the registry refused even without samples are kept, for a look."""
         return self.spool_dir / "rejected"
 
+    def persist(self) -> None:
+        """Write what was collected to the spool now, without sending it.
+
+        For a consumer about to commit the offsets of the records it counted: after a crash
+        the spool still holds their counts, and the next reporter sends them. Does not wait
+        for a send in progress.
+        """
+        batch = self._take_batch()
+        if batch is not None:
+            with self._lock:
+                self._unspooled.append(batch)
+        self._spool_held()
+
+    def _spool_held(self) -> None:
+        """Spool the batches held in memory, oldest first, until one cannot be written."""
+        while True:
+            with self._lock:  # not held while writing: collecting goes on meanwhile
+                if not self._unspooled:
+                    return
+                batch = self._unspooled.pop(0)
+            try:
+                self._spool(batch)
+            except OSError as exc:
+                log.warning("cannot spool breach reports (%s): kept in memory", exc)
+                with self._lock:
+                    self._unspooled.insert(0, batch)
+                return
+
     def flush(self) -> bool:
         """Spool what was collected, then send every spooled batch; True if all were sent."""
-        batch = self._take_batch()
+        self.persist()
         with self._send_lock:
-            if batch is not None:
-                self._unspooled.append(batch)
-            while self._unspooled:
-                try:
-                    self._spool(self._unspooled[0])
-                except OSError as exc:
-                    log.warning("cannot spool breach reports (%s): kept in memory", exc)
-                    break
-                self._unspooled.pop(0)
             for path in sorted(self.spool_dir.glob("*.json")):
                 try:
                     spooled = orjson.loads(path.read_bytes())
@@ -372,11 +393,15 @@ class BreachReporter:
                     return False
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
-            while self._unspooled:
-                if not self._send(self._unspooled[0], None):
+            while True:  # what the spool could not take, from memory
+                with self._lock:
+                    if not self._unspooled:
+                        return True
+                    batch = self._unspooled[0]
+                if not self._send(batch, None):
                     return False
-                self._unspooled.pop(0)
-        return True
+                with self._lock:
+                    self._unspooled.remove(batch)
 
     def _send(self, batch: dict[str, Any], path: Path | None) -> bool:
         """Deliver `batch`; False if it should be tried again later."""

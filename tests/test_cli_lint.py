@@ -80,4 +80,4 @@ def test_json_nested_too_deep_is_an_input_error(tmp_path: Path) -> None:
     )
     result = run("lint", str(deep))
     assert result.returncode == 2, result.stderr
-    assert "deep.json: invalid JSON: nested more than 200 levels deep" in result.stderr
+    assert "deep.json: invalid JSON: nested more than 300 levels deep" in result.stderr

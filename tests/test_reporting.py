@@ -245,3 +245,14 @@ def test_samples_are_bounded(tmp_path: Path) -> None:
 )
 def test_redact(record: Any, paths: Any, expected: Any) -> None:
     assert redact(record, paths) == expected
+
+
+def test_persist_spools_without_sending(tmp_path: Path) -> None:
+    # A consumer persists before it commits: a crash after the commit loses no count.
+    registry = Registry()
+    crashed = BreachReporter(registry.deliver, source="s", spool_dir=tmp_path, clock=Clock())
+    feed(crashed, bad_channel(), 3)
+    crashed.persist()
+    assert registry.calls == 0 and crashed.pending == 1  # on disk, not sent
+    successor = BreachReporter(registry.deliver, source="s", spool_dir=tmp_path, clock=Clock())
+    assert successor.flush() and registry.count("enum") == 3

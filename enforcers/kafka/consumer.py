@@ -368,7 +368,7 @@ class ValidatingConsumer(Iterator[ValidRecord]):
 
     def commit(self) -> None:
         """Commit every handled record now (after checking that its sends were acked)."""
-        self._report()
+        self._report(persist=True)
         if self._broken is not None:
             return
         offsets = self._take_commit(None)
@@ -546,8 +546,10 @@ class ValidatingConsumer(Iterator[ValidRecord]):
             key = f"{failure.kind}:{failure.rule}"
             per_rule[key] = per_rule.get(key, 0) + 1
 
-    def _report(self) -> None:
-        """Hand the reporter the observations counted since the last call."""
+    def _report(self, *, persist: bool = False) -> None:
+        """Hand the reporter the observations counted since the last call; with `persist`
+        (before a commit) have it spool what it holds, so that counts of committed records
+        survive a crash."""
         tallies, self._tallies = self._tallies, {}
         if self.reporter is None:
             return
@@ -560,6 +562,8 @@ class ValidatingConsumer(Iterator[ValidRecord]):
                 tally.invalid,
                 tally.latest_time(),
             )
+        if persist:
+            self.reporter.persist()
 
     def _dead_letter(
         self,
@@ -632,7 +636,7 @@ class ValidatingConsumer(Iterator[ValidRecord]):
         if self._waiting is not None and not self._commit_waiting():
             self.commit()
             return
-        self._report()
+        self._report(persist=True)
         if self._broken is not None or not self._handled_offsets:
             return
         self._waiting, self._sends = (self._offsets(None), self._sends), []

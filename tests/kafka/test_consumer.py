@@ -244,6 +244,35 @@ def test_a_dead_letter_that_cannot_start_is_tried_again_and_counted_once(
     assert committed(kafka_broker, group, topic) == {0: 40}
 
 
+def test_counts_of_committed_records_survive_a_crashed_reporter(
+    kafka_broker: str, names: Any, tmp_path: Path
+) -> None:
+    topic, dlq, group = names("in"), names("dlq"), names("group")
+    create_topics(kafka_broker, topic, dlq, partitions=1)
+    messages, bad = mixed_stream(30, every=10)
+    produce(kafka_broker, topic, messages)
+    spool = tmp_path / "spool"
+    sent: list[Any] = []
+    reporter = BreachReporter(sent.append, source=group, spool_dir=spool, flush_interval=3600)
+    with ValidatingConsumer(
+        topic,
+        contract=orders_source(),
+        group_id=group,
+        dlq_topic=dlq,
+        reporter=reporter,
+        **settings(kafka_broker),
+    ) as consumer:
+        assert len(list(consumer)) == 30 - len(bad)
+        failures = sum(consumer.stats.per_rule.values())
+    assert committed(kafka_broker, group, topic) == {0: 30}
+    # The reporter never flushed (it "crashed"): its spool holds what was committed.
+    assert not sent and reporter.pending >= 1
+    successor = BreachReporter(sent.append, source=group, spool_dir=spool)
+    assert successor.flush()
+    assert sum(o["records"] for batch in sent for o in batch["observations"]) == 30
+    assert sum(b["count"] for batch in sent for b in batch["breaches"]) == failures >= len(bad)
+
+
 def test_a_record_too_large_for_the_dlq_is_dead_lettered_without_its_value(
     kafka_broker: str, names: Any
 ) -> None:
