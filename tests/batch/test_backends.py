@@ -204,14 +204,15 @@ EVERY_ROW = {
 }
 
 
-def every_row_contract(expression: str) -> Contract:
+def one_rule(expression: str, **types: str) -> Contract:
+    """A contract of fields of these JSON types and one rule, named r."""
     return Contract.from_document(
         {
-            "name": "shop.flags",
+            "name": "shop.checked",
             "owner": {"team": "checkout"},
             "schema": {
                 "type": "object",
-                "properties": {"a": {"type": "integer"}, "b": {"type": "boolean"}},
+                "properties": {name: {"type": kind} for name, kind in types.items()},
             },
             "rules": [{"name": "r", "expression": expression}],
         }
@@ -230,7 +231,7 @@ def test_constant_and_failing_rules_count_every_row(backend: str, expression: st
         else pl.DataFrame(FLAG_ROWS)
     )
     assert (
-        validate(frame, every_row_contract(expression)).check("r").failed_rows
+        validate(frame, one_rule(expression, a="integer", b="boolean")).check("r").failed_rows
         == (EVERY_ROW[expression])
     )
 
@@ -239,7 +240,7 @@ def test_constant_and_failing_rules_count_every_row(backend: str, expression: st
 def test_spark_counts_constant_and_failing_rules_on_every_row(spark: Any) -> None:
     df = spark.createDataFrame([(r["a"], r["b"]) for r in FLAG_ROWS], "a long, b boolean")
     for expression, failed in EVERY_ROW.items():
-        report = validate(df, every_row_contract(expression))
+        report = validate(df, one_rule(expression, a="integer", b="boolean"))
         assert report.check("r").failed_rows == failed, expression
 
 
@@ -261,20 +262,6 @@ OVERFLOW = {
 }
 
 
-def overflow_contract(expression: str) -> Contract:
-    return Contract.from_document(
-        {
-            "name": "shop.totals",
-            "owner": {"team": "checkout"},
-            "schema": {
-                "type": "object",
-                "properties": {"a": {"type": "integer"}, "m": {"type": "integer"}},
-            },
-            "rules": [{"name": "r", "expression": expression}],
-        }
-    )
-
-
 @pytest.mark.parametrize("expression", list(OVERFLOW))
 def test_integer_overflow_is_an_error_per_record_and_on_every_backend(expression: str) -> None:
     rule = compile_cel(expression)
@@ -285,7 +272,7 @@ def test_integer_overflow_is_an_error_per_record_and_on_every_backend(expression
         except CelEvaluationError:
             per_record += 1
     assert per_record == OVERFLOW[expression]
-    contract = overflow_contract(expression)
+    contract = one_rule(expression, a="integer", m="integer")
     pandas = pd.DataFrame(OVERFLOW_ROWS).astype("Int64")
     polars = pl.DataFrame(OVERFLOW_ROWS, schema={"a": pl.Int64, "m": pl.Int64})
     for frame in (pandas, polars):
@@ -297,5 +284,5 @@ def test_integer_overflow_is_an_error_per_record_and_on_every_backend(expression
 def test_spark_integer_overflow_fails_the_row_not_the_job(spark: Any) -> None:
     df = spark.createDataFrame([(r["a"], r["m"]) for r in OVERFLOW_ROWS], "a long, m long")
     for expression, failed in OVERFLOW.items():
-        report = validate(df, overflow_contract(expression))
+        report = validate(df, one_rule(expression, a="integer", m="integer"))
         assert report.check("r").failed_rows == failed, expression
