@@ -301,6 +301,35 @@ IF_A = {"properties": {"a": {"const": 1}}}
             False,
             "CONDITION_CHANGED",
         ),
+        # patternProperties by pattern; propertyNames as a subschema.
+        (
+            {"type": "object", "patternProperties": {"^x": {"type": "string"}}},
+            {"type": "object", "patternProperties": {"^x": {"type": "integer"}}},
+            False,
+            False,
+            "TYPE_CHANGED",
+        ),
+        (
+            {"type": "object"},
+            {"type": "object", "patternProperties": {"^x": {"type": "string"}}},
+            False,
+            True,
+            "PATTERN_PROPERTY_ADDED",
+        ),
+        (
+            {"type": "object", "patternProperties": {"^x": {}}, "additionalProperties": False},
+            {"type": "object", "additionalProperties": False},
+            False,
+            True,
+            "PATTERN_PROPERTY_REMOVED",
+        ),
+        (
+            {"type": "object"},
+            {"type": "object", "propertyNames": {"maxLength": 2}},
+            False,
+            True,
+            "SCHEMA_ADDED",
+        ),
         # A type inferred from keywords lets other types through; declaring it does not.
         (
             {"properties": {"a": {"type": "string"}}},
@@ -319,7 +348,7 @@ IF_A = {"properties": {"a": {"const": 1}}}
         ),
     ],
 )
-def test_formats_conditionals_and_inferred_types_are_compared(
+def test_what_accord_compares_beyond_confluent(
     old: Any, new: Any, backward: bool, forward: bool, change: str | None
 ) -> None:
     report = check_schemas(old, new, mode=M.BACKWARD)

@@ -47,6 +47,11 @@ class SchemaChangeType(enum.StrEnum):
     PATTERN_ADDED = "PATTERN_ADDED"
     PATTERN_REMOVED = "PATTERN_REMOVED"
     PATTERN_CHANGED = "PATTERN_CHANGED"
+    # Accord's own (Confluent's diff compares neither patternProperties nor propertyNames):
+    # a pattern added to an open content model, or removed from one that is not open,
+    # narrows. propertyNames is compared as a subschema.
+    PATTERN_PROPERTY_ADDED = "PATTERN_PROPERTY_ADDED"
+    PATTERN_PROPERTY_REMOVED = "PATTERN_PROPERTY_REMOVED"
     # Accord's own: its validators assert formats, which Confluent's diff does not compare.
     FORMAT_ADDED = "FORMAT_ADDED"
     FORMAT_REMOVED = "FORMAT_REMOVED"

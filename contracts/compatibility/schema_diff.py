@@ -546,6 +546,10 @@ class _Differ:
                 )
 
         changes += self._dependencies(original, update)
+        changes += self._patterns(original, update)
+        changes += _under(
+            ("propertyNames",), self.compare(original.property_names, update.property_names)
+        )
         changes += _under(
             ("additionalProperties",),
             self._additional(
@@ -618,6 +622,27 @@ class _Differ:
             changes.append((T.REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_UNOPEN_CONTENT_MODEL, ()))
         else:
             changes.append((T.REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL, ()))
+        return changes
+
+    def _patterns(self, original: ObjectNode, update: ObjectNode) -> list[Change]:
+        """patternProperties, by pattern: a pattern in both is compared as a subschema; one
+        added or removed moves the names it matches from or to additionalProperties.
+
+        Only the moves that narrow are reported (a pattern added to an open content model,
+        or removed from one that is not open): Confluent reports neither, and its cases,
+        which hold only widening moves, keep their change sets.
+        """
+        old, new = dict(original.pattern_properties), dict(update.pattern_properties)
+        changes: list[Change] = []
+        for pattern, schema in old.items():
+            path = ("patternProperties", pattern)
+            if pattern in new:
+                changes += _under(path, self.compare(schema, new[pattern]))
+            elif not (update.additional_allowed and update.additional_schema is None):
+                changes.append((T.PATTERN_PROPERTY_REMOVED, path))
+        for pattern, schema in new.items():
+            if pattern not in old and original.additional_allowed and not _is_empty(schema):
+                changes.append((T.PATTERN_PROPERTY_ADDED, ("patternProperties", pattern)))
         return changes
 
     def _dependencies(self, original: ObjectNode, update: ObjectNode) -> list[Change]:

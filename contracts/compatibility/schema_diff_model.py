@@ -303,6 +303,7 @@ class ObjectNode(Node):
     properties: NodeMap = field(default_factory=NodeMap)
     required: frozenset[str] = frozenset()
     pattern_properties: tuple[tuple[str, Node], ...] = ()
+    property_names: Node | None = None  # the schema every property name must meet
     additional_allowed: bool = True
     additional_schema: Node | None = None
     """The schema of ``additionalProperties`` when it is one (``true`` and absent give ``None``)."""
@@ -745,6 +746,11 @@ class _Loader:
             if isinstance(required, list)
             else frozenset(),
             pattern_properties=tuple(schema_map("patternProperties").items()),
+            property_names=(
+                child(schema["propertyNames"])
+                if isinstance(schema.get("propertyNames"), Mapping | bool)
+                else None
+            ),
             additional_allowed=additional is not False,
             additional_schema=child(additional) if isinstance(additional, Mapping) else None,
             unevaluated=child(unevaluated) if isinstance(unevaluated, Mapping | bool) else None,
