@@ -232,11 +232,12 @@ class BreachSample(BaseModel):
 
     @field_validator("record")
     @classmethod
-    def _shallow(cls, record: Any) -> Any:
-        # Stored as JSON and served back: as deep as a contract document may be, no deeper.
-        depth = limits.current().max_depth
-        if limits.document_problems(record):
-            raise ValueError(f"record nests more than {depth} levels deep")
+    def _storable(cls, record: Any) -> Any:
+        # Stored as JSON and served back: as deep as a contract document may be, no deeper,
+        # and with numbers JSON can hold.
+        problems = limits.document_problems(record)
+        if problems:
+            raise ValueError(f"record{problems[0].path}: {problems[0].message}")
         return record
 
 

@@ -216,6 +216,8 @@ class _CommitOnRevoke(AsyncConsumerRebalanceListener):  # type: ignore[misc]
                     await in_flight
             offsets = owner._take_commit(revoked)
             if offsets:
+                if owner.reporter is not None:
+                    owner.reporter.persist()  # (thread-safe) counts before their commit
                 await owner._consumer.commit_async(offsets)
                 owner.stats.commits += 1
         except Exception as exc:  # the new owner redelivers: duplicates, never loss
