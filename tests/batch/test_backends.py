@@ -230,18 +230,8 @@ def test_constant_and_failing_rules_count_every_row(backend: str, expression: st
         if backend == "pandas"
         else pl.DataFrame(FLAG_ROWS)
     )
-    assert (
-        validate(frame, one_rule(expression, a="integer", b="boolean")).check("r").failed_rows
-        == (EVERY_ROW[expression])
-    )
-
-
-@pytest.mark.slow
-def test_spark_counts_constant_and_failing_rules_on_every_row(spark: Any) -> None:
-    df = spark.createDataFrame([(r["a"], r["b"]) for r in FLAG_ROWS], "a long, b boolean")
-    for expression, failed in EVERY_ROW.items():
-        report = validate(df, one_rule(expression, a="integer", b="boolean"))
-        assert report.check("r").failed_rows == failed, expression
+    report = validate(frame, one_rule(expression, a="integer", b="boolean"))
+    assert report.check("r").failed_rows == EVERY_ROW[expression]
 
 
 # CEL's integers are 64 bits: a result they cannot hold is an error, which fails the row
@@ -281,8 +271,23 @@ def test_integer_overflow_is_an_error_per_record_and_on_every_backend(expression
 
 
 @pytest.mark.slow
-def test_spark_integer_overflow_fails_the_row_not_the_job(spark: Any) -> None:
-    df = spark.createDataFrame([(r["a"], r["m"]) for r in OVERFLOW_ROWS], "a long, m long")
-    for expression, failed in OVERFLOW.items():
-        report = validate(df, one_rule(expression, a="integer", m="integer"))
+@pytest.mark.parametrize(
+    ("rows", "ddl", "types", "expected"),
+    [
+        (FLAG_ROWS, "a long, b boolean", {"a": "integer", "b": "boolean"}, EVERY_ROW),
+        (OVERFLOW_ROWS, "a long, m long", {"a": "integer", "m": "integer"}, OVERFLOW),
+    ],
+    ids=["constant and failing rules", "integer overflow"],
+)
+def test_spark_counts_rows_as_the_other_backends(
+    spark: Any,
+    rows: list[dict[str, Any]],
+    ddl: str,
+    types: dict[str, str],
+    expected: dict[str, int],
+) -> None:
+    # Every row counted, and an overflowing row failed, not the job.
+    df = spark.createDataFrame([tuple(r.values()) for r in rows], ddl)
+    for expression, failed in expected.items():
+        report = validate(df, one_rule(expression, **types))
         assert report.check("r").failed_rows == failed, expression
