@@ -18,6 +18,7 @@ __all__ = [
     "iter_fields",
     "parse_path",
     "plain_date_times",
+    "pointer_segment",
 ]
 
 FieldPath = tuple[str, ...]
@@ -31,6 +32,11 @@ def parse_path(text: str) -> FieldPath:
     if text.startswith("/"):
         return tuple(s.replace("~1", "/").replace("~0", "~") for s in text[1:].split("/"))
     return tuple(text.split("."))
+
+
+def pointer_segment(key: str) -> str:
+    """`key` as one JSON pointer segment (RFC 6901): ``a/b`` becomes ``a~1b``."""
+    return key.replace("~", "~0").replace("/", "~1")
 
 
 def format_path(path: FieldPath) -> str:

@@ -246,6 +246,23 @@ def test_consumers_are_named_only_for_fields_they_read(orders: Contract) -> None
     assert report.breaking[0].message.endswith("no registered consumer reads this field")
 
 
+def test_a_property_name_with_a_slash_is_one_pointer_segment(orders: Contract) -> None:
+    def add(doc: dict[str, Any], kind: str) -> None:
+        doc["schema"]["properties"]["ratio/share~x"] = {"type": kind}
+
+    old = changed(orders, lambda d: add(d, "number"))
+    new = changed(orders, lambda d: add(d, "string"))
+    readers = [
+        Consumer("bi", "analytics", fields=("/ratio~1share~0x",)),
+        Consumer("x", "t", fields=("ratio",)),
+    ]
+    report = check_compatibility(new, [(1, old)], consumers=readers)
+    (change,) = report.breaking
+    assert change.path == "/schema/properties/ratio~1share~0x"
+    assert "at ratio/share~x" in change.message
+    assert [a.name for a in report.affected_consumers] == ["bi"]
+
+
 def test_report_round_trips_through_json(orders: Contract) -> None:
     from contracts.compatibility import CompatibilityReport
 

@@ -27,7 +27,7 @@ from contracts.model import (
     Status,
     Threshold,
 )
-from contracts.paths import parse_path
+from contracts.paths import parse_path, pointer_segment
 
 __all__ = ["ContractChange", "ContractChangeType", "diff_contracts"]
 
@@ -85,10 +85,6 @@ def diff_contracts(old: Contract, new: Contract) -> list[ContractChange]:
         *_quality(old.quality, new.quality),
         *_sla(old.sla or SLA(), new.sla or SLA()),
     ]
-
-
-def _esc(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
 
 
 # -- metadata -----------------------------------------------------------------------------
@@ -163,7 +159,7 @@ def _semantics(
     for path in sorted(before.keys() | after.keys()):
         key, a = before.get(path, (None, empty))
         new_key, b = after.get(path, (None, empty))
-        pointer = f"/semantics/{_esc(new_key or key or '')}"
+        pointer = f"/semantics/{pointer_segment(new_key or key or '')}"
         name = ".".join(path)
         fields = (path,)
         if a.unit != b.unit:

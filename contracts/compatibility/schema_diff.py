@@ -69,6 +69,7 @@ from contracts.compatibility.schema_diff_model import (
     load_schema,
     pattern_matches,
 )
+from contracts.paths import pointer_segment
 
 __all__ = [
     "Policy",
@@ -116,7 +117,9 @@ def diff_schemas(
     before = original if isinstance(original, Node) else load_schema(original)
     after = update if isinstance(update, Node) else load_schema(update)
     changes = _Differ(_unchanged_test(before.document, after.document)).compare(before, after)
-    return [SchemaChange(kind, "#/" + "/".join(path)) for kind, path in changes]
+    return [
+        SchemaChange(kind, "#/" + "/".join(map(pointer_segment, path))) for kind, path in changes
+    ]
 
 
 def is_backward_compatible(
