@@ -6,8 +6,9 @@ Each flush writes one batch to a spool directory *before* sending it, and delete
 once the registry has acknowledged it, so a registry outage (or a crash after the flush)
 loses nothing; every aggregate carries an id, so a batch sent twice is counted once.
 
-A batch the registry refuses as malformed (400, 413, 422: say a sample it finds too large)
-is sent again without samples, so its counts still arrive; one refused even then is moved
+A batch the registry refuses (400, 413, 422: say a sample it finds too large; or an id it
+stored before with other counts) is sent again without samples, so its counts may still
+arrive; one refused even then is moved
 to ``rejected/`` in the spool directory and logged, rather than holding up every later
 batch. A batch that cannot be spooled (a full disk) is kept in memory and sent from there.
 """
@@ -61,7 +62,11 @@ def _sample(path: str, message: str, record: Any) -> dict[str, Any]:
 
 
 def _refused(exc: Exception) -> bool:
-    return getattr(exc, "status", None) in _REFUSED
+    return (
+        getattr(exc, "status", None) in _REFUSED
+        # An id of the batch stored before with other counts: no resend can be accepted.
+        or getattr(exc, "code", None) == "idempotency_conflict"
+    )
 
 
 def redact(record: Any, pii: Sequence[FieldPath]) -> Any:

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from registry.api_models import BreachBatch
+from registry.errors import IdempotencyConflict
 from registry.tables import BreachRow, ObservationRow
 
 __all__ = ["BreachFilters", "BreachStore", "BreachSummary"]
@@ -62,32 +63,63 @@ class BreachStore:
         self.dialect = session.get_bind().dialect.name
 
     def ingest(self, batch: BreachBatch) -> tuple[int, int]:
-        """Store a batch; (accepted, duplicates). Resent aggregates are stored once."""
+        """Store a batch; (accepted, duplicates). Resent aggregates are stored once.
+
+        IdempotencyConflict if an id was stored before with other content: that is an id
+        reused for something else, whose counts would otherwise be dropped unseen.
+        """
         received = datetime.now(UTC)
         accepted = duplicates = 0
-        for breach in batch.breaches:
+        for i, breach in enumerate(batch.breaches):
             values = breach.model_dump(exclude={"id"})
             values["samples"] = [s.model_dump() for s in breach.samples]
-            inserted = self.session.execute(
-                _insert(self.dialect, BreachRow),
-                {**values, "report_id": breach.id, "source": batch.source, "received_at": received},
-            ).first()
+            inserted = self._insert(BreachRow, breach.id, batch.source, values, received)
+            if inserted is None:
+                self._check_resent(BreachRow, breach.id, batch.source, values, f"breaches[{i}]")
             accepted += inserted is not None
             duplicates += inserted is None
-        for observation in batch.observations:
+        for i, observation in enumerate(batch.observations):
             values = observation.model_dump(exclude={"id"})
-            inserted = self.session.execute(
-                _insert(self.dialect, ObservationRow),
-                {
-                    **values,
-                    "report_id": observation.id,
-                    "source": batch.source,
-                    "received_at": received,
-                },
-            ).first()
+            inserted = self._insert(ObservationRow, observation.id, batch.source, values, received)
+            if inserted is None:
+                where = f"observations[{i}]"
+                self._check_resent(ObservationRow, observation.id, batch.source, values, where)
             accepted += inserted is not None
             duplicates += inserted is None
         return accepted, duplicates
+
+    def _insert(
+        self,
+        table: type[BreachRow] | type[ObservationRow],
+        report_id: str,
+        source: str,
+        values: dict[str, Any],
+        received: datetime,
+    ) -> Any:
+        """The new row's id, or None if `report_id` was stored before."""
+        row = {**values, "report_id": report_id, "source": source, "received_at": received}
+        return self.session.execute(_insert(self.dialect, table), row).first()
+
+    def _check_resent(
+        self,
+        table: type[BreachRow] | type[ObservationRow],
+        report_id: str,
+        source: str,
+        values: dict[str, Any],
+        where: str,
+    ) -> None:
+        """IdempotencyConflict unless the stored row under `report_id` counts the same."""
+        stored = self.session.execute(
+            sa.select(table).where(table.report_id == report_id)
+        ).scalar_one()
+        # Samples are examples, not counts: only what is counted must match.
+        for name, value in {"source": source, **values}.items():
+            if name != "samples" and getattr(stored, name) != value:
+                raise IdempotencyConflict(
+                    f"{where}.id {report_id!r} was stored before with another {name} "
+                    f"({getattr(stored, name)!r}, not {value!r}): use a new id for new counts",
+                    [{"field": f"body.{where}.id"}],
+                )
 
     def _where(self, filters: BreachFilters) -> list[sa.ColumnElement[bool]]:
         conditions: list[sa.ColumnElement[bool]] = []

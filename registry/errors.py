@@ -15,6 +15,7 @@ __all__ = [
     "ConsumerNotFound",
     "ContractNotFound",
     "Forbidden",
+    "IdempotencyConflict",
     "Incompatible",
     "InvalidContract",
     "InvalidRequest",
@@ -100,6 +101,12 @@ class Conflict(ApiError):
     """Concurrent writes kept colliding; retry."""
 
     status, code = 409, "conflict"
+
+
+class IdempotencyConflict(ApiError):
+    """An aggregate's id was stored before with other content (an id reused, not resent)."""
+
+    status, code = 409, "idempotency_conflict"
 
 
 class PayloadTooLarge(ApiError):

@@ -147,18 +147,24 @@ def test_background_thread_flushes(tmp_path: Path) -> None:
     assert registry.count("enum") == 1
 
 
-class Refusing(Registry):
-    """Refuses (422) every batch with samples, or every batch at all."""
+INVALID = RegistryError("invalid body", status=422, code="invalid_request")
+# An aggregate's id stored before with other counts: 409, which would go away on no resend.
+REUSED = RegistryError("id stored before", status=409, code="idempotency_conflict")
 
-    def __init__(self, *, samples_only: bool) -> None:
+
+class Refusing(Registry):
+    """Refuses (`error`) every batch with samples, or every batch at all."""
+
+    def __init__(self, *, samples_only: bool, error: RegistryError = INVALID) -> None:
         super().__init__()
         self.samples_only = samples_only
+        self.error = error
 
     def deliver(self, batch: Any) -> None:
         has_samples = any(b["samples"] for b in batch["breaches"])
         if has_samples or not self.samples_only:
             self.calls += 1
-            raise RegistryError("invalid body", status=422)
+            raise self.error
         super().deliver(batch)
 
 
@@ -170,8 +176,11 @@ def test_a_refused_batch_arrives_without_samples(tmp_path: Path) -> None:
     assert registry.count("enum") == 3
 
 
-def test_a_batch_refused_outright_is_set_aside_and_holds_nothing_up(tmp_path: Path) -> None:
-    registry = Refusing(samples_only=False)
+@pytest.mark.parametrize("error", [INVALID, REUSED], ids=["invalid", "id-reused"])
+def test_a_batch_refused_outright_is_set_aside_and_holds_nothing_up(
+    tmp_path: Path, error: RegistryError
+) -> None:
+    registry = Refusing(samples_only=False, error=error)
     reporter = BreachReporter(registry.deliver, source="s", spool_dir=tmp_path, clock=Clock())
     feed(reporter, bad_channel(), 3)
     assert reporter.flush() and reporter.pending == 0

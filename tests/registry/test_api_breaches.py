@@ -102,6 +102,28 @@ def test_batches_are_idempotent_and_queryable(client: TestClient) -> None:
     assert client.get("/breaches", params={"source": "elsewhere"}).json()["total"] == 0
 
 
+def test_an_id_stored_before_with_other_counts_is_refused_whole(client: TestClient) -> None:
+    assert client.post("/breaches", json=batch()).status_code == 200
+    reused = batch("b2")
+    reused["breaches"][1]["id"] = "b1:1"  # b1's id, with other counts
+    reused["breaches"][1]["count"] = 5
+    response = client.post("/breaches", json=reused)
+    assert response.status_code == 409, response.text
+    error = error_of(response)
+    assert error["code"] == "idempotency_conflict"
+    assert error["message"].startswith("breaches[1].id 'b1:1' was stored before with another count")
+    assert error["details"] == [{"field": "body.breaches[1].id"}]
+    assert client.get("/breaches").json()["breaches"] == 9  # b1 alone: nothing of b2 stayed
+
+    observed = batch("b3", breaches=[])
+    observed["observations"][0].update(id="b1:o", records=101, valid=94)
+    assert error_of(client.post("/breaches", json=observed))["code"] == "idempotency_conflict"
+    # Resent with other samples (examples, not counts) is still the same aggregate.
+    resent = batch()
+    resent["breaches"][0]["samples"] = []
+    assert client.post("/breaches", json=resent).json() == {"accepted": 0, "duplicates": 3}
+
+
 def test_bad_batches_are_refused_whole(client: TestClient) -> None:
     broken = batch()
     broken["observations"][0]["valid"] = 50  # 50 + 7 != 100
