@@ -58,7 +58,7 @@ def _interval(text: str) -> timedelta:
     "/breaches",
     response_model=BatchReceipt,
     summary="Report breaches and observations",
-    responses=error_responses(413, 422),
+    responses=error_responses(409, 413, 422),
 )
 def report(batch: BreachBatch, db: Db) -> BatchReceipt:
     """Store a reporter's batch. Idempotent per aggregate id: a resent batch is counted once."""
