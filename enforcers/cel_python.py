@@ -291,9 +291,9 @@ def _regex(pattern: str) -> re.Pattern[str]:
 def _int(value: Any) -> int:
     if isinstance(value, datetime):
         return int(value.timestamp())
-    if isinstance(value, float) and not value.is_integer() and abs(value) >= 2**63:
+    if isinstance(value, float) and not -(2.0**63) <= value < 2.0**63:  # NaN too
         raise ValueError("int() out of range")
-    return int(value)
+    return _int64(int(value))  # int("99999999999999999999") is out of range too
 
 
 def _truthy(value: Any) -> bool:

@@ -147,7 +147,8 @@ class Ops(Generic[E]):
         raise NotImplementedError
 
     def trunc_int(self, data: Any) -> tuple[Any, E]:
-        """int() of a float column: (data, error mask for NaN/inf)."""
+        """int() of a float column: (data, error mask for NaN, inf and values out of the
+        64-bit range, which CEL's int() refuses)."""
         raise NotImplementedError
 
     def timestamp(self, data: Any) -> tuple[Any, E]:

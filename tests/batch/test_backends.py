@@ -270,14 +270,40 @@ def test_integer_overflow_is_an_error_per_record_and_on_every_backend(expression
         assert report.check("r").failed_rows == OVERFLOW[expression], report.backend
 
 
+# int() of a double outside the 64-bit range is an error too (2.0**63 is; -(2.0**63) fits).
+DOUBLE_ROWS = [{"d": 1e30}, {"d": 2.0**63}, {"d": -(2.0**63)}, {"d": 1.5}]
+TO_INT = {
+    "int(this.d) != 7": 2,
+    "int(this.d) < 0 || int(this.d) >= 0": 2,
+    "int(this.d) != 7 || true": 0,
+}
+
+
+@pytest.mark.parametrize("expression", list(TO_INT))
+def test_int_of_a_double_out_of_range_is_an_error_everywhere(expression: str) -> None:
+    rule = compile_cel(expression)
+    per_record = 0
+    for row in DOUBLE_ROWS:
+        try:
+            per_record += rule.evaluate(row) is not True
+        except CelEvaluationError:
+            per_record += 1
+    assert per_record == TO_INT[expression]
+    contract = one_rule(expression, d="number")
+    for frame in (pd.DataFrame(DOUBLE_ROWS), pl.DataFrame(DOUBLE_ROWS)):
+        report = validate(frame, contract)
+        assert report.check("r").failed_rows == TO_INT[expression], report.backend
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("rows", "ddl", "types", "expected"),
     [
         (FLAG_ROWS, "a long, b boolean", {"a": "integer", "b": "boolean"}, EVERY_ROW),
         (OVERFLOW_ROWS, "a long, m long", {"a": "integer", "m": "integer"}, OVERFLOW),
+        (DOUBLE_ROWS, "d double", {"d": "number"}, TO_INT),
     ],
-    ids=["constant and failing rules", "integer overflow"],
+    ids=["constant and failing rules", "integer overflow", "int of a double"],
 )
 def test_spark_counts_rows_as_the_other_backends(
     spark: Any,

@@ -609,7 +609,8 @@ class PandasOps(Ops[Mask]):
 
     def trunc_int(self, data: Any) -> tuple[Any, Mask]:
         values = data.to_numpy(dtype=float, na_value=np.nan)
-        bad = ~np.isfinite(values)
+        with np.errstate(invalid="ignore"):  # NaN compares False, and is bad anyway
+            bad = ~((values >= -(2.0**63)) & (values < 2.0**63))
         return pd.Series(np.trunc(np.where(bad, 0, values)), index=data.index), bad
 
     def timestamp(self, data: Any) -> tuple[Any, Mask]:

@@ -332,7 +332,8 @@ class PolarsOps(Ops[Expr]):
 
     def trunc_int(self, data: Any) -> tuple[Any, Expr]:
         f = _lit(data).cast(pl.Float64)
-        bad = ~f.is_finite().fill_null(True)
+        # NaN compares False: bad, like infinities and what int64 cannot hold.
+        bad = ~((f >= -(2.0**63)) & (f < 2.0**63)).fill_null(True)
         return pl.when(bad).then(pl.lit(0.0)).otherwise(f).truncate(), bad
 
     def timestamp(self, data: Any) -> tuple[Any, Expr]:

@@ -323,7 +323,8 @@ class SparkOps(Ops[Column]):
     def trunc_int(self, data: Any) -> tuple[Any, Column]:
         F = _F()
         d = _lit(data).cast("double")
-        bad = F.isnan(d) | (F.abs(d) == float("inf"))
+        # Out of the 64-bit range: CEL's int() refuses it, and ANSI Spark would fail the job.
+        bad = F.isnan(d) | (d >= 2.0**63) | (d < -(2.0**63))
         return F.when(bad, F.lit(0)).otherwise(d).cast("long"), F.coalesce(bad, F.lit(True))
 
     def timestamp(self, data: Any) -> tuple[Any, Column]:
