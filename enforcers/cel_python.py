@@ -293,7 +293,8 @@ def _int(value: Any) -> int:
         return int(value.timestamp())
     if isinstance(value, float) and not -(2.0**63) <= value < 2.0**63:  # NaN too
         raise ValueError("int() out of range")
-    return _int64(int(value))  # int("99999999999999999999") is out of range too
+    result: int = _int64(int(value))  # int("99999999999999999999") is out of range too
+    return result
 
 
 def _truthy(value: Any) -> bool:
