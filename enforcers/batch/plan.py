@@ -18,8 +18,9 @@ import numpy.typing as npt
 
 from contracts import Contract, QualityType, Severity
 from enforcers.batch.cel_columns import CompiledColumns, compile_columns
-from enforcers.batch.report import Category
+from enforcers.batch.report import REDACTED, Category
 from enforcers.batch.spec import ColumnCheck, ColumnSpec, NotChecked, TableSpec, Unmappable
+from enforcers.reporting import redact
 
 __all__ = ["Evaluation", "Measures", "Plan", "RowCheck", "RowOutcome", "make_plan"]
 
@@ -262,6 +263,20 @@ def unique_keys(spec: TableSpec) -> list[tuple[str, ...]]:
 
 
 def pii_redact(spec: TableSpec, row: Mapping[str, Any]) -> dict[str, Any]:
-    from enforcers.batch.report import REDACTED
-
-    return {k: (REDACTED if spec.is_pii(k) else v) for k, v in row.items()}
+    """`row` as a sample may show it: PII columns redacted, and PII fields inside a column's
+    nested value (a list of objects, a struct), as the record validator's samples are."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if spec.is_pii(key):
+            out[key] = REDACTED
+            continue
+        inner = [tuple(p[len(key) + 1 :].split(".")) for p in spec.pii if p.startswith(key + ".")]
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        if not inner or value is None or isinstance(value, bool | int | float):
+            out[key] = value
+        elif isinstance(value, Mapping | list):
+            out[key] = redact(value, inner)
+        else:
+            out[key] = REDACTED  # nested data in another form (JSON text...) may quote PII
+    return out

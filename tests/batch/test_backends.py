@@ -317,3 +317,40 @@ def test_spark_counts_rows_as_the_other_backends(
     for expression, failed in expected.items():
         report = validate(df, one_rule(expression, **types))
         assert report.check("r").failed_rows == failed, expression
+
+
+def test_pii_inside_lists_and_objects_is_redacted_in_samples() -> None:
+    contract = Contract.from_document(
+        {
+            "name": "people.listed",
+            "owner": {"team": "crm"},
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "contacts": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {"email": {"type": "string"}, "kind": {"type": "string"}},
+                        },
+                    },
+                    "meta": {"type": "object"},
+                },
+            },
+            "semantics": {
+                "contacts.email": {"classification": "pii"},
+                "meta.ssn": {"classification": "pii"},
+            },
+            "rules": [{"name": "positive", "expression": "this.id > 0"}],
+        }
+    )
+    row = {
+        "id": -1,
+        "contacts": [{"email": "alice@secret.example", "kind": "home"}],
+        "meta": {"ssn": "123-45-6789", "note": "x"},
+    }
+    for frame in (pd.DataFrame([row]), pl.DataFrame([row])):
+        [sample] = validate(frame, contract).check("positive").samples
+        assert "secret" not in str(sample) and "123-45" not in str(sample), sample
+        assert sample["contacts"] == [{"email": "<redacted>", "kind": "home"}]

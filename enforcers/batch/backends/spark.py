@@ -533,7 +533,7 @@ class SparkBackend:
         )
         out: dict[int, list[dict[str, Any]]] = {}
         for row in rows:
-            d = row.asDict()
+            d = row.asDict(recursive=True)  # structs as dicts: PII inside them is found
             record = pii_redact(plan.spec, {c: d[c] for c in columns})
             for i in failing:
                 if d.get(f"c{i}") and len(out.setdefault(i, [])) < plan.samples:
