@@ -61,7 +61,10 @@ def _to_python(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_to_python(v) for v in value]
     if isinstance(value, Mapping):
-        return {k: _to_python(v) for k, v in value.items()}
+        # A struct holds every field: a null in one stands for an absent key, as a null cell
+        # does for a column (so an optional field of array items is not a null string).
+        plain = ((k, _to_python(v)) for k, v in value.items())
+        return {k: v for k, v in plain if v is not None}
     return value
 
 

@@ -354,3 +354,27 @@ def test_pii_inside_lists_and_objects_is_redacted_in_samples() -> None:
         [sample] = validate(frame, contract).check("positive").samples
         assert "secret" not in str(sample) and "123-45" not in str(sample), sample
         assert sample["contacts"] == [{"email": "<redacted>", "kind": "home"}]
+
+
+def test_an_optional_field_of_array_items_may_be_absent() -> None:
+    # A struct column holds every field: the item without a note has a null one, which
+    # must read as absent (as a null cell does), not as a null where a string belongs.
+    item = {"type": "object", "required": ["sku"], "additionalProperties": False}
+    item["properties"] = {"sku": {"type": "string"}, "note": {"type": "string"}}
+    contract = Contract.from_document(
+        {
+            "name": "orders.itemised",
+            "owner": {"team": "checkout"},
+            "schema": {"type": "object", "properties": {"items": {"type": "array", "items": item}}},
+            "rules": [
+                {
+                    "name": "short",
+                    "expression": "this.items.all(i, !has(i.note) || size(i.note) < 9)",
+                }
+            ],
+        }
+    )
+    rows = [{"items": [{"sku": "A", "note": "gift"}, {"sku": "B"}]}, {"items": [{"sku": "C"}]}]
+    for frame in (pl.DataFrame(rows), pd.DataFrame(rows)):
+        report = validate(frame, contract)
+        assert report.passed, [(c.name, c.failed_rows) for c in report.checks if not c.passed]
