@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -20,6 +21,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 import schemas
 from contracts.documents import SourceDocument
+from contracts.durations import parse_duration
 from contracts.model import Contract, Severity
 from contracts.paths import FieldPath, field_schemas, format_path, is_date_time, iter_fields
 from contracts.paths import parse_path as parse_field_path
@@ -273,6 +275,34 @@ def _sla_problems(
         low, high = volume.get("min"), volume.get("max")
         if isinstance(low, int) and isinstance(high, int) and low > high:
             yield Problem("/sla/volume", f"min ({low}) is greater than max ({high})", "schema")
+    durations = [
+        (
+            "/sla/freshness/max_delay",
+            fresh.get("max_delay") if isinstance(fresh, Mapping) else None,
+        ),
+        ("/sla/volume/window", volume.get("window") if isinstance(volume, Mapping) else None),
+        ("/sla/retention", sla.get("retention")),
+    ]
+    for pointer, text in durations:
+        if isinstance(text, str):
+            yield from _duration_problems(pointer, text)
+
+
+# SLA evaluation computes "now - duration": a century keeps that far inside datetime's range.
+MAX_SLA_DURATION = timedelta(days=36525)
+
+
+def _duration_problems(pointer: str, text: str) -> Iterator[Problem]:
+    try:
+        duration = parse_duration(text)
+    except ValueError:
+        return  # not a duration at all: the schema's pattern says so
+    except OverflowError:
+        duration = timedelta.max
+    if duration <= timedelta(0):
+        yield Problem(pointer, f"{text!r} is no time at all: it must be longer than 0", "sla")
+    elif duration > MAX_SLA_DURATION:
+        yield Problem(pointer, f"{text!r} is longer than the most allowed, 100 years", "sla")
 
 
 def _rule_problems(pointer: str, expression: str, fields: _Fields) -> Iterator[Problem]:

@@ -162,6 +162,14 @@ semantics:
             [("/sla/freshness/max_delay", "schema")],
         ),
         ({"sla": {"volume": {"window": "1h", "min": 10, "max": 5}}}, [("/sla/volume", "schema")]),
+        # Durations SLA evaluation cannot work with: no time at all, or past datetime's range.
+        ({"sla": {"volume": {"window": "0s", "min": 1}}}, [("/sla/volume/window", "sla")]),
+        (
+            {"sla": {"freshness": {"field": "at", "max_delay": "P999999W"}}},
+            [("/sla/freshness/max_delay", "sla")],
+        ),
+        ({"sla": {"retention": "P99999999999999999W"}}, [("/sla/retention", "sla")]),
+        ({"sla": {"retention": "P36525D"}}, []),
         ({"compatibility": "SIDEWAYS"}, [("/compatibility", "schema")]),
         ({"compatibility": {"mode": "FULL", "policy": "LENIENT"}}, []),
         ({"schema": {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object"}}, []),

@@ -468,5 +468,10 @@ def evaluate_all(db: Database, now: datetime | None = None) -> list[Change]:
             continue
         if sla is None:
             continue
-        changes += evaluate_contract(db, name, version, sla, now)
+        try:
+            changes += evaluate_contract(db, name, version, sla, now)
+        except Exception:
+            # Say an SLA stored before durations were bounded: the other contracts (and the
+            # breach episodes judged after them) must still be evaluated.
+            log.exception("SLA: cannot evaluate version %d of %s", version, name)
     return changes

@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from contracts.model import SLA, Freshness, Volume
 from registry.db import Database
 from registry.monitoring import Monitor
 from registry.monitoring.sla import SourceStats, judge
 from registry.settings import Settings
-from registry.tables import BreachRow, SlaEventRow, WebhookDeliveryRow
+from registry.tables import BreachRow, ContractRow, SlaEventRow, VersionRow, WebhookDeliveryRow
 from tests.monitoring.conftest import observation, publish, report, sla_contract
 
 NOW = datetime(2030, 1, 1, 12, 30, tzinfo=UTC)
@@ -169,6 +170,29 @@ def test_sources_silent_past_the_horizon_become_inactive(
     [check] = client.get("/contracts/shop.orders/sla").json()["checks"]
     assert check["status"] == "inactive"
     assert client.get("/contracts/shop.orders/sla").json()["status"] == "unknown"
+
+
+def test_a_contract_that_cannot_be_evaluated_stops_no_other(
+    client: TestClient, monitor: Monitor
+) -> None:
+    publish(client, sla_contract("a.odd", max_breach_rate=None))
+    publish(client, sla_contract("z.orders", minimum=None, max_breach_rate=None))
+
+    def zero_window(session: Session) -> None:
+        # As if stored before SLA durations were bounded: a volume window of no time at all.
+        row = session.scalars(
+            sa.select(VersionRow).join(ContractRow).where(ContractRow.name == "a.odd")
+        ).one()
+        row.document = row.document.replace('"PT1H"', '"PT0S"')
+
+    monitor.db.write(zero_window)
+    silent = NOW - HOUR
+    for name in ("a.odd", "z.orders"):
+        report(client, "job", observations=[observation(name, silent, newest=silent)])
+    changes = monitor.run_once(NOW).sla_changes
+    assert [(c.contract, c.rule, c.status) for c in changes] == [
+        ("z.orders", "freshness", "breached")
+    ]
 
 
 def test_sla_of_unknown_and_sla_less_contracts(client: TestClient) -> None:
