@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from registry.monitoring.events import EVENT_TYPES
@@ -72,6 +73,13 @@ class SlaReport(BaseModel):
 def _http_url(url: str) -> str:
     if not url.startswith(("http://", "https://")):
         raise ValueError("url must be an http:// or https:// URL")
+    try:
+        host = httpx.URL(url).host
+        host.encode("idna")  # what sending does: "a..b" fails only then
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        raise ValueError(f"url is not one a request can be sent to: {exc}") from None
+    if not host:
+        raise ValueError("url names no host")
     return url
 
 

@@ -137,7 +137,7 @@ def _send(
     }
     try:
         response = client.post(url, content=raw, headers=headers)
-    except httpx.HTTPError as exc:
+    except Exception as exc:  # a network error, or a URL no request can go to: an attempt
         return None, f"{type(exc).__name__}: {exc}"[:1000]
     if 200 <= response.status_code < 300:
         return response.status_code, None
@@ -146,6 +146,21 @@ def _send(
 
 def _execute(session: Session, statement: sa.Executable) -> None:
     session.execute(statement)
+
+
+def _renew(db: Database, delivery_id: int, claimed: datetime, until: datetime) -> bool:
+    """Extend this process's claim on a delivery to `until`; False if the claim is gone."""
+    d = WebhookDeliveryRow
+
+    def work(session: Session) -> bool:
+        result = session.execute(
+            sa.update(d)
+            .where(d.id == delivery_id, d.locked_until == claimed)
+            .values(locked_until=until)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    return db.write(work)
 
 
 def deliver_due(
@@ -159,9 +174,16 @@ def deliver_due(
 ) -> list[Attempt]:
     """Send every delivery that is due now (claimed first); what was attempted."""
     now = now or datetime.now(UTC)
+    started = time.monotonic()
     out: list[Attempt] = []
     d = WebhookDeliveryRow
+    claimed_until = now + CLAIM
     for delivery_id, webhook_id, event, body, url, stored, sealed, tried in _claim(db, now):
+        # Renewed before each send: the sends before it may have taken most of the claim,
+        # and once it lapses another process may take the delivery (and send it too).
+        mine = now + timedelta(seconds=time.monotonic() - started) + CLAIM
+        if not _renew(db, delivery_id, claimed_until, mine):
+            continue  # it lapsed and another process has it now
         status: int | None
         error: str | None
         try:
@@ -184,7 +206,7 @@ def deliver_due(
             values |= {"state": "failed"}
             log.warning("webhook %d: giving up on delivery %d: %s", webhook_id, delivery_id, error)
         else:
-            delay = min(backoff * 2 ** (count - 1), MAX_DELAY)
+            delay = min(backoff * 2.0 ** min(count - 1, 32), MAX_DELAY)
             values |= {"next_attempt_at": done + timedelta(seconds=delay)}
             log.info(
                 "webhook %d: delivery %d failed (%s); retry %d in %.1fs",
@@ -194,7 +216,8 @@ def deliver_due(
                 count,
                 delay,
             )
-        update = sa.update(d).where(d.id == delivery_id).values(**values)
+        # Only while still claimed: else the process that took it over records its own.
+        update = sa.update(d).where(d.id == delivery_id, d.locked_until == mine).values(**values)
         db.write(partial(_execute, statement=update))
         out.append(Attempt(delivery_id, webhook_id, event, error is None, status, error))
     return out

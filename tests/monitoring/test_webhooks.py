@@ -8,13 +8,16 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from registry.app import create_app
 from registry.monitoring import Monitor
 from registry.monitoring.webhooks import verify
 from registry.settings import Settings
+from registry.tables import WebhookDeliveryRow, WebhookRow
 from tests.monitoring.conftest import (
     Receiver,
     breach,
@@ -54,6 +57,10 @@ def test_invalid_webhooks_are_refused(client: TestClient) -> None:
         {"url": "https://example.com", "events": ["no.such"]},
         {"url": "https://example.com", "secret": "short"},
         {"url": "https://example.com", "extra": 1},
+        # URLs no request can be sent to: they failed only when sending, every time.
+        {"url": "http://a..b/hook"},
+        {"url": "http://[::1/hook"},
+        {"url": "http:///no-host"},
     ):
         response = client.post("/webhooks", json=body)
         assert response.status_code == 422, body
@@ -221,6 +228,49 @@ def test_unreachable_receivers_are_retried(client: TestClient, monitor: Monitor)
     _breaching(client, monitor)
     [attempt] = monitor.deliver_once()
     assert not attempt.delivered and attempt.status is None and attempt.error
+
+
+def test_a_url_no_request_can_go_to_fails_its_attempts_and_holds_up_no_other(
+    client: TestClient, monitor: Monitor, receiver: Receiver
+) -> None:
+    publish(client, sla_contract())
+    bad = register(client, receiver.url + "/bad")
+    register(client, receiver.url + "/good")
+
+    def unsendable(session: Session) -> None:  # stored before URLs were checked this way
+        session.execute(
+            sa.update(WebhookRow).where(WebhookRow.id == bad["id"]).values(url="http://a..b/h")
+        )
+
+    monitor.db.write(unsendable)
+    _breaching(client, monitor)
+    attempts = monitor.deliver_once()
+    assert sorted((a.webhook_id, a.delivered) for a in attempts) == [
+        (bad["id"], False),
+        (bad["id"] + 1, True),
+    ]
+    [delivery] = client.get(f"/webhooks/{bad['id']}/deliveries").json()["items"]
+    assert delivery["attempts"] == 1 and "UnicodeError" in delivery["last_error"]
+
+
+def test_retries_back_off_at_most_an_hour_however_many_attempts(
+    settings: Settings, client: TestClient, receiver: Receiver
+) -> None:
+    patient: FastAPI = create_app(replace(settings, webhook_attempts=5000))
+    with TestClient(patient) as patient_client:
+        monitor: Monitor = patient.state.monitor
+        publish(patient_client, sla_contract())
+        register(patient_client, "http://127.0.0.1:9/nothing-listens-here")
+        _breaching(patient_client, monitor)
+        monitor.db.write(
+            lambda session: session.execute(sa.update(WebhookDeliveryRow).values(attempts=1100))
+        )
+        [attempt] = monitor.deliver_once()  # 2**1100 seconds overflowed a float
+        assert not attempt.delivered
+        [due] = monitor.db.write(
+            lambda session: list(session.scalars(sa.select(WebhookDeliveryRow.next_attempt_at)))
+        )
+        assert due - datetime.now(UTC) <= timedelta(hours=1)
 
 
 def test_the_outbox_survives_a_restart(
