@@ -71,6 +71,9 @@ RULES = (FRESHNESS, VOLUME, BREACH_RATE)
 OK, BREACHED, UNKNOWN, INACTIVE = "ok", "breached", "unknown", "inactive"
 DEFAULT_RATE_WINDOW = timedelta(hours=1)
 MIN_HORIZON = timedelta(days=7)
+# A volume window is judged this long after it ends: a reporter sends its last seconds with
+# its next flush (every 5 s by default), and judging before they arrive would count short.
+VOLUME_GRACE = timedelta(minutes=1)
 
 _contracts: LruCache[str, Contract] = LruCache(256)
 
@@ -106,6 +109,13 @@ def rate_window(sla: SLA) -> timedelta:
     return sla.volume.window if sla.volume else DEFAULT_RATE_WINDOW
 
 
+def volume_window(window: timedelta, now: datetime) -> tuple[datetime, datetime]:
+    """(start, end) of the volume window judged at `now`: the last complete one that ended
+    at least VOLUME_GRACE ago."""
+    end = floor_time(now - VOLUME_GRACE, window)
+    return end - window, end
+
+
 def horizon(sla: SLA) -> timedelta:
     """Sources silent for longer than this are no longer evaluated."""
     spans = [MIN_HORIZON]
@@ -134,8 +144,7 @@ def judge(sla: SLA, stats: SourceStats, now: datetime) -> list[Verdict]:
         out.append(Verdict(source, FRESHNESS, status, age, limit, message))
     if sla.volume is not None and (sla.volume.min is not None or sla.volume.max is not None):
         window = sla.volume.window
-        end = floor_time(now, window)
-        start = end - window
+        start, _end = volume_window(window, now)
         low, high = sla.volume.min, sla.volume.max
         count = stats.window_records
         span = f"{iso(start)}/{format_duration(window)}"
@@ -214,8 +223,7 @@ def _source_stats(session: Session, name: str, sla: SLA, now: datetime) -> list[
         return []
     window_counts: dict[str, int] = {}
     if sla.volume is not None:
-        end = floor_time(now, sla.volume.window)
-        start = end - sla.volume.window
+        start, end = volume_window(sla.volume.window, now)
         window_counts = {
             source: int(records)
             for source, records in session.execute(

@@ -259,3 +259,25 @@ def test_the_lease_lets_one_process_evaluate(settings: Settings) -> None:
     finally:
         first.dispose()
         second.dispose()
+
+
+def test_a_volume_window_is_judged_once_its_late_reports_are_in(
+    client: TestClient, monitor: Monitor
+) -> None:
+    publish(client, sla_contract(window="PT1M", minimum=115, max_breach_rate=None))
+    first = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+    report(client, "job", observations=[observation("shop.orders", first, records=120)])
+    window = first + timedelta(minutes=1)
+    # The reporter's flush at 12:01:58 had 114 of the window's records; the rest come 5 s on.
+    report(client, "job", observations=[observation("shop.orders", window, records=114)])
+    assert _volume(client, monitor, window + timedelta(minutes=1, seconds=2)) != "breached"
+    late = window + timedelta(seconds=59)
+    report(client, "job", observations=[observation("shop.orders", late, records=6)])
+    assert _volume(client, monitor, window + timedelta(minutes=2)) == "ok"
+
+
+def _volume(client: TestClient, monitor: Monitor, now: datetime) -> str:
+    monitor.run_once(now)
+    checks = client.get("/contracts/shop.orders/sla").json()["checks"]
+    status: str = next(c["status"] for c in checks if c["rule"] == "volume")
+    return status
