@@ -130,19 +130,31 @@ def _check_consumer(principal: Principal, row: ConsumerRow) -> None:
 def _check_webhook(session: Session, principal: Principal, row: WebhookRow) -> None:
     if not principal.can(Role.PRODUCER):
         raise _deny(principal, "webhooks need a producer or admin token")
-    if row.team is None and row.contract is None:
+    scopes = {(row.team, row.contract)}
+    if sa.inspect(row).persistent:
+        # What it was scoped to as well: a webhook of another team's is not the caller's
+        # to move to its own team (and point elsewhere).
+        scopes.add((_before(row, "team"), _before(row, "contract")))
+    for team, contract in sorted(scopes, key=str):
+        _check_webhook_scope(session, principal, team, contract)
+
+
+def _check_webhook_scope(
+    session: Session, principal: Principal, team: str | None, contract: str | None
+) -> None:
+    if team is None and contract is None:
         raise _deny(principal, "a webhook of every contract (no team, no contract) needs an admin")
-    if row.team is not None and row.team not in principal.teams:
-        raise _deny(principal, f"this token does not act for team {row.team!r}")
-    if row.contract is not None:
+    if team is not None and team not in principal.teams:
+        raise _deny(principal, f"this token does not act for team {team!r}")
+    if contract is not None:
         with session.no_autoflush:
             owner = session.scalar(
-                sa.select(ContractRow.owner_team).where(ContractRow.name == row.contract)
+                sa.select(ContractRow.owner_team).where(ContractRow.name == contract)
             )
         if owner not in principal.teams:
             raise _deny(
                 principal,
-                f"contract {row.contract!r} is not owned by a team this token acts for",
+                f"contract {contract!r} is not owned by a team this token acts for",
             )
 
 

@@ -25,6 +25,7 @@ import anyio.to_thread
 import orjson
 import sqlalchemy as sa
 from fastapi.routing import iter_route_contexts
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.datastructures import Headers, QueryParams
@@ -46,6 +47,8 @@ from registry.tables import ConsumerRow, ContractRow, WebhookRow
 __all__ = ["Authenticator", "SecurityMiddleware"]
 
 log = logging.getLogger("registry")
+# How a route reads an int path parameter (pydantic's lax mode: "+1", "01", "1_0" too).
+_PATH_INT = TypeAdapter(int)
 
 CONFLUENT_PREFIX = "/confluent"
 _CONFLUENT_CODES = {401: 40101, 403: 40301, 413: 41301, 429: 42901, 503: 50301}
@@ -409,10 +412,14 @@ class SecurityMiddleware:
                     {"principal": principal.subject, "team": team},
                 )
         elif rule.owner is Owner.WEBHOOK:
-            text = str(params.get("webhook_id", ""))
-            if not (text.isascii() and text.isdigit()) or len(text) > 18:
+            # Read as the route reads it ("+1" and "01" are webhook 1 there too).
+            try:
+                webhook_id = _PATH_INT.validate_python(str(params.get("webhook_id", "")))
+            except ValidationError:
                 return  # the route answers 422
-            found = await self.db.read(lambda c: _webhook(c, int(text)))
+            if not 0 < webhook_id < 2**63:
+                return  # no such webhook (the route answers 404 or 422)
+            found = await self.db.read(lambda c: _webhook(c, webhook_id))
             if found is not None:
                 await self._check_webhook_scope(principal, *found)
         elif rule.owner is Owner.WEBHOOK_QUERY:

@@ -392,6 +392,13 @@ def test_webhook_scope_rules(secured: Secured) -> None:
     ]:
         r = s.client.patch(f"/webhooks/{own}", json=body, headers=s.as_(who))
         assert r.status_code == status, (body, who, r.text)
+    # The id written as the route also reads it ("+7", "007"): checked all the same.
+    for spelled in (f"+{own}", f"{own:019d}", f"{own}.0"):
+        r = s.client.get(f"/webhooks/{spelled}", headers=s.as_("producer_other"))
+        assert r.status_code == 403, (spelled, r.text)
+        taken = {"team": OTHER, "url": "http://127.0.0.1:9/stolen", "rotate_secret": True}
+        r = s.client.patch(f"/webhooks/{spelled}", json=taken, headers=s.as_("producer_other"))
+        assert r.status_code == 403, (spelled, r.text)
     after = s.client.get(f"/webhooks/{own}", headers=s.as_("admin")).json()
     assert (after["team"], after["contract"], after["description"]) == (None, "hooked.events", None)
     mine = s.client.get(f"/webhooks?team={OWN}", headers=s.as_("producer_own"))
