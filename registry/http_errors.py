@@ -157,8 +157,13 @@ class CatchAll:
 def out_of_range_message(request: Request) -> str:
     """What to say of a value the database could not hold (an id beyond 64 bits, a text
     too long or holding a NUL byte), naming the request's parameters that look like it."""
+    return out_of_range_of(request.path_params, request.query_params)
+
+
+def out_of_range_of(path: Mapping[str, Any], query: Mapping[str, Any]) -> str:
+    """`out_of_range_message` of these path and query parameters."""
     suspects = []
-    for where, params in (("path", request.path_params), ("query", request.query_params)):
+    for where, params in (("path", path), ("query", query)):
         for key, value in params.items():
             text = str(value)
             digits = text.removeprefix("-")

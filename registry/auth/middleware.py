@@ -13,7 +13,6 @@ Errors are the native ``{"error": {...}}`` body, or Confluent's ``{"error_code",
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 import re
 from collections import deque
@@ -27,7 +26,7 @@ import sqlalchemy as sa
 from fastapi.routing import iter_route_contexts
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.datastructures import Headers, QueryParams
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,8 +38,15 @@ from registry.auth.policy import SAFE_METHODS, Owner, Rule, rule_for
 from registry.auth.principal import ANONYMOUS, Principal, Role, set_principal
 from registry.auth.tokens import TokenVerifier, parse_token
 from registry.db import Database
-from registry.errors import ApiError, Forbidden, PayloadTooLarge, RateLimited, Unauthorized
-from registry.http_errors import error_body
+from registry.errors import (
+    ApiError,
+    Forbidden,
+    InvalidRequest,
+    PayloadTooLarge,
+    RateLimited,
+    Unauthorized,
+)
+from registry.http_errors import error_body, out_of_range_of
 from registry.settings import Settings, parse_rate
 from registry.tables import ConsumerRow, ContractRow, WebhookRow
 
@@ -82,7 +88,7 @@ class Authenticator:
         elif scheme == "basic":
             try:
                 decoded = base64.b64decode(value, validate=True).decode()
-            except (binascii.Error, UnicodeDecodeError):
+            except ValueError:  # not base64 (binascii.Error), not ASCII, not UTF-8
                 raise Unauthorized("malformed Basic credentials") from None
             user, _, password = decoded.partition(":")
             credential = password or user
@@ -247,7 +253,11 @@ class SecurityMiddleware:
         address = str(client[0]) if client else None
         admitted = _Admitted()
         try:
-            receive = await self._admit(scope, receive, rule, params, address, admitted)
+            try:
+                receive = await self._admit(scope, receive, rule, params, address, admitted)
+            except DataError:  # PostgreSQL refused an ownership look-up's value (a NUL)
+                query = QueryParams(scope.get("query_string", b"").decode("latin-1"))
+                raise InvalidRequest(out_of_range_of(params, query)) from None
         except (ApiError, OperationalError, InterfaceError) as exc:
             await self._refuse(scope, send, route, exc, rule, params, address, admitted)
             return

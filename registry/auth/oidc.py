@@ -73,7 +73,9 @@ class OidcVerifier:
         self._client: PyJWKClient | None = None
         self._keys: PyJWKSet | None = None
         if jwks.startswith(("https://", "http://")):
-            self._client = PyJWKClient(jwks, cache_keys=True, lifespan=300, timeout=5)
+            # The key set is cached for 5 minutes, and no key longer: one the provider
+            # has withdrawn (leaked, rotated out) stops being trusted once it is refetched.
+            self._client = PyJWKClient(jwks, lifespan=300, timeout=5)
         else:
             self._keys = PyJWKSet.from_dict(json.loads(Path(jwks).read_text()))
 
@@ -106,7 +108,8 @@ class OidcVerifier:
             )
         except Unauthorized:
             raise
-        except (jwt.PyJWTError, ValueError, KeyError) as exc:
+        except (jwt.PyJWTError, ValueError, KeyError, TypeError) as exc:
+            # TypeError: the header names an algorithm of another kind of key than its kid's.
             raise Unauthorized(f"the bearer token is not a valid OIDC token: {exc}") from None
         roles = frozenset(
             Role(r) for r in _claim(claims, self.role_claim) if r in Role.__members__.values()

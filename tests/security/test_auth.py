@@ -14,7 +14,7 @@ from typing import Any
 import jwt
 import pytest
 import sqlalchemy as sa
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from jwt.algorithms import RSAAlgorithm
@@ -35,6 +35,7 @@ def test_missing_and_bad_credentials_are_401_with_a_challenge(shared: Secured) -
         {"Authorization": "Bearer accord_0123456789abcdef_" + "x" * 43},  # unknown id
         {"Authorization": "Token abc"},
         {"Authorization": "Basic !!!"},
+        {"Authorization": b"Basic \xe9"},  # not ASCII: base64 raised ValueError, a 500
         {"Authorization": "Bearer "},
     ):
         r = c.get("/contracts", headers=headers)
@@ -267,6 +268,13 @@ def test_oidc_rejects_what_it_must(oidc_app: FastAPI, signing_key: rsa.RSAPrivat
             {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": now + 60}, "s" * 32, "HS256"
         ),
         jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": now + 60}, "", "none"),
+        # An EC algorithm with the provider's RSA key id: PyJWT raised TypeError, a 500.
+        jwt.encode(
+            {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": now + 60},
+            ec.generate_private_key(ec.SECP256R1()),
+            "ES256",
+            headers={"kid": "k1"},
+        ),
     ]
     with TestClient(oidc_app) as client:
         for token in bad:
@@ -282,3 +290,15 @@ def test_oidc_rejects_what_it_must(oidc_app: FastAPI, signing_key: rsa.RSAPrivat
             headers={"kid": "k1"},
         )
         assert client.get("/contracts", headers=bearer(exp_missing)).status_code == 401
+
+
+def test_a_nul_in_an_owned_path_is_a_clear_error(shared: Secured) -> None:
+    # On PostgreSQL the ownership look-up itself failed (DataError): a plain-text 500.
+    for method, path, who in (
+        ("DELETE", "/contracts/a%00b", "producer_own"),
+        ("PUT", "/mode/a%00b", "producer_own"),
+        ("DELETE", "/contracts/x/consumers/a%00b", "consumer_own"),
+    ):
+        r = shared.client.request(method, path, headers=shared.as_(who), json={"mode": "READONLY"})
+        assert r.status_code in (404, 422), (path, r.status_code, r.text)
+        assert r.headers["content-type"].startswith("application/"), r.text
