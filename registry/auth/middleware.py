@@ -404,9 +404,15 @@ class SecurityMiddleware:
         self, principal: Principal, rule: Rule, params: Mapping[str, Any], scope: Scope
     ) -> None:
         teams = principal.teams
-        if rule.owner is Owner.CONTRACT:
+        if rule.owner in (Owner.CONTRACT, Owner.EXISTING_CONTRACT):
             name = str(params.get("name") or params.get("subject") or "")
             owner = await self.db.read(lambda c: _contract_owner(c, name))
+            if owner is None and rule.owner is Owner.EXISTING_CONTRACT:
+                raise Forbidden(
+                    f"{name!r} is not a contract yet: only an admin may configure it before "
+                    "it is created (its settings would bind the team that creates it)",
+                    {"principal": principal.subject},
+                )
             if owner is not None and owner not in teams:
                 raise Forbidden(
                     f"contract {name!r} is owned by team {owner!r}; this token acts for "

@@ -34,6 +34,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 class Owner(enum.Enum):
     NONE = "none"
     CONTRACT = "contract"
+    # The contract's team, and a contract not created yet only by an admin: its settings
+    # would bind whichever team creates it (a subject's mode or compatibility).
+    EXISTING_CONTRACT = "existing_contract"
     CONSUMER = "consumer"
     WEBHOOK = "webhook"
     WEBHOOK_QUERY = "webhook_query"
@@ -136,13 +139,13 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("PUT", "/config"): _change("confluent.config", _A),
     ("DELETE", "/config"): _change("confluent.config.delete", _A),
     ("GET", "/config/{subject}"): READ,
-    ("PUT", "/config/{subject}"): _change("subject.config", _P, Owner.CONTRACT),
-    ("DELETE", "/config/{subject}"): _change("subject.config.delete", _P, Owner.CONTRACT),
+    ("PUT", "/config/{subject}"): _change("subject.config", _P, Owner.EXISTING_CONTRACT),
+    ("DELETE", "/config/{subject}"): _change("subject.config.delete", _P, Owner.EXISTING_CONTRACT),
     ("GET", "/mode"): READ,
     ("PUT", "/mode"): _change("confluent.mode", _A),
     ("GET", "/mode/{subject}"): READ,
-    ("PUT", "/mode/{subject}"): _change("subject.mode", _P, Owner.CONTRACT),
-    ("DELETE", "/mode/{subject}"): _change("subject.mode.delete", _P, Owner.CONTRACT),
+    ("PUT", "/mode/{subject}"): _change("subject.mode", _P, Owner.EXISTING_CONTRACT),
+    ("DELETE", "/mode/{subject}"): _change("subject.mode.delete", _P, Owner.EXISTING_CONTRACT),
 }
 
 # The Confluent API answers anything else under its paths with its own 404/405: any caller

@@ -296,7 +296,7 @@ def test_a_nul_in_an_owned_path_is_a_clear_error(shared: Secured) -> None:
     # On PostgreSQL the ownership look-up itself failed (DataError): a plain-text 500.
     for method, path, who in (
         ("DELETE", "/contracts/a%00b", "producer_own"),
-        ("PUT", "/mode/a%00b", "producer_own"),
+        ("DELETE", "/contracts/a%00b/versions/1", "producer_own"),
         ("DELETE", "/contracts/x/consumers/a%00b", "consumer_own"),
     ):
         r = shared.client.request(method, path, headers=shared.as_(who), json={"mode": "READONLY"})

@@ -361,6 +361,28 @@ def test_confluent_registration_takes_the_producers_team(secured: Secured) -> No
     assert r.status_code == 403 and r.json()["error_code"] == 40301
 
 
+def test_a_subject_not_created_yet_is_configured_by_an_admin_only(secured: Secured) -> None:
+    # Its mode or compatibility would bind whichever team creates it: another team's
+    # producer could set IMPORT or NONE in advance, and breaking versions would then pass.
+    s = secured
+    for method, path, body in (
+        ("PUT", "/mode/orders-later", {"mode": "IMPORT"}),
+        ("PUT", "/config/orders-later", {"compatibility": "NONE"}),
+        ("DELETE", "/mode/orders-later", None),
+        ("DELETE", "/config/orders-later", None),
+    ):
+        r = s.client.request(method, path, json=body, headers=s.as_("producer_other"))
+        assert r.status_code == 403, (method, path, r.text)
+        assert "not a contract yet" in r.json()["message"]
+    r = s.client.put("/config/orders-later", json={"compatibility": "FULL"}, headers=s.as_("admin"))
+    assert r.status_code == 200, r.text
+    schema = {"schemaType": "JSON", "schema": json.dumps({"type": "object"})}
+    r = s.client.post("/subjects/orders-later/versions", json=schema, headers=s.as_("producer_own"))
+    assert r.status_code == 200, r.text
+    r = s.client.put("/mode/orders-later", json={"mode": "READONLY"}, headers=s.as_("producer_own"))
+    assert r.status_code == 200, r.text  # its own now
+
+
 def test_webhook_scope_rules(secured: Secured) -> None:
     s = secured
     s.client.post(
