@@ -131,6 +131,29 @@ def test_csv_cells_that_do_not_cast(tmp_path: Path) -> None:
     assert failed == {"n: type": 1, "n: not_null": 1, "b: type": 1}
 
 
+def test_json_lines_values_of_another_json_type_are_not_taken_as_text(tmp_path: Path) -> None:
+    # polars reads a column of mixed JSON types as text: 12345 and false passed as strings.
+    doc = {
+        "name": "t.j",
+        "owner": {"team": "t"},
+        "schema": {
+            "type": "object",
+            "properties": {
+                "sku": {"type": "string"},
+                "customer": {"type": "object", "properties": {"email": {"type": "string"}}},
+            },
+        },
+    }
+    contract = tmp_path / "c.json"
+    contract.write_text(json.dumps(doc))
+    rows = [{"sku": "A"}, {"sku": 12345}, {"sku": False}, {"customer": {"email": 7}}]
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = json.loads(run(str(data), "-c", str(contract), "-f", "json").stdout)
+    failed = {c["name"]: c["failed_rows"] for c in report["checks"] if not c["passed"]}
+    assert failed == {"sku: type": 2, "customer.email: type": 1}
+
+
 def test_input_errors_exit_2(files: dict[str, Path], tmp_path: Path) -> None:
     missing = run(str(tmp_path / "nope.csv"), "-c", str(files["contract"]))
     assert missing.returncode == 2 and "nope.csv: no such file" in missing.stderr
