@@ -329,6 +329,10 @@ def _type_filter(kind: str) -> Callable[[Any], bool] | None:
         return lambda v: isinstance(v, bool)
     if kind == "string":
         return lambda v: isinstance(v, str)
+    if kind == "array":
+        return lambda v: isinstance(v, list)
+    if kind == "object":  # an object without declared properties: a column of its own
+        return lambda v: isinstance(v, dict)
     return None
 
 

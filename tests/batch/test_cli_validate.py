@@ -141,17 +141,19 @@ def test_json_lines_values_of_another_json_type_are_not_taken_as_text(tmp_path: 
             "properties": {
                 "sku": {"type": "string"},
                 "customer": {"type": "object", "properties": {"email": {"type": "string"}}},
+                "tags": {"type": "array", "items": {"type": "string"}},
             },
         },
     }
     contract = tmp_path / "c.json"
     contract.write_text(json.dumps(doc))
     rows = [{"sku": "A"}, {"sku": 12345}, {"sku": False}, {"customer": {"email": 7}}]
+    rows += [{"tags": ["a"]}, {"tags": "a"}]
     data = tmp_path / "d.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     report = json.loads(run(str(data), "-c", str(contract), "-f", "json").stdout)
     failed = {c["name"]: c["failed_rows"] for c in report["checks"] if not c["passed"]}
-    assert failed == {"sku: type": 2, "customer.email: type": 1}
+    assert failed == {"sku: type": 2, "customer.email: type": 1, "tags: type": 1}
 
 
 def test_input_errors_exit_2(files: dict[str, Path], tmp_path: Path) -> None:
