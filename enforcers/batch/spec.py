@@ -153,6 +153,11 @@ class TableSpec:
                 return c
         return None
 
+    @property
+    def integers(self) -> frozenset[str]:
+        """Columns the contract types integer."""
+        return frozenset(c.name for c in self.columns if c.kind == "integer")
+
     def is_pii(self, column: str) -> bool:
         return any(column == p or column.startswith(p + ".") for p in self.pii)
 

@@ -270,6 +270,15 @@ def test_integer_overflow_is_an_error_per_record_and_on_every_backend(expression
         assert report.check("r").failed_rows == OVERFLOW[expression], report.backend
 
 
+# pandas keeps a nullable integer column as float64, and so does a Parquet file it wrote:
+# rules still see integers, as per record (% is defined, / divides as integers).
+QTY_ROWS: list[dict[str, Any]] = [{"qty": 4.0}, {"qty": 5.0}, {"qty": None}]
+INTEGERS_AS_FLOATS = {
+    "!has(this.qty) || this.qty % 2 == 0": 1,
+    "!has(this.qty) || this.qty / 2 == 2": 0,
+}
+
+
 # int() of a double outside the 64-bit range is an error too (2.0**63 is; -(2.0**63) fits).
 DOUBLE_ROWS = [{"d": 1e30}, {"d": 2.0**63}, {"d": -(2.0**63)}, {"d": 1.5}]
 TO_INT = {
@@ -302,8 +311,9 @@ def test_int_of_a_double_out_of_range_is_an_error_everywhere(expression: str) ->
         (FLAG_ROWS, "a long, b boolean", {"a": "integer", "b": "boolean"}, EVERY_ROW),
         (OVERFLOW_ROWS, "a long, m long", {"a": "integer", "m": "integer"}, OVERFLOW),
         (DOUBLE_ROWS, "d double", {"d": "number"}, TO_INT),
+        (QTY_ROWS, "qty double", {"qty": "integer"}, INTEGERS_AS_FLOATS),
     ],
-    ids=["constant and failing rules", "integer overflow", "int of a double"],
+    ids=["constant and failing rules", "integer overflow", "int of a double", "integer doubles"],
 )
 def test_spark_counts_rows_as_the_other_backends(
     spark: Any,
@@ -378,3 +388,17 @@ def test_an_optional_field_of_array_items_may_be_absent() -> None:
     for frame in (pl.DataFrame(rows), pd.DataFrame(rows)):
         report = validate(frame, contract)
         assert report.passed, [(c.name, c.failed_rows) for c in report.checks if not c.passed]
+
+
+@pytest.mark.parametrize(("expression", "failed"), list(INTEGERS_AS_FLOATS.items()))
+def test_an_integer_field_stored_as_floats_is_integers_to_rules(
+    expression: str, failed: int
+) -> None:
+    contract = one_rule(expression, qty="integer")
+    pandas = pd.DataFrame(QTY_ROWS)
+    assert pandas["qty"].dtype == "float64"
+    polars = pl.DataFrame(QTY_ROWS, schema={"qty": pl.Float64})
+    for frame in (pandas, polars):
+        report = validate(frame, contract)
+        assert report.check("r").failed_rows == failed, report.backend
+        assert report.rules_row_wise == 0

@@ -496,8 +496,14 @@ def _present_fn(name: str, parent: str) -> Callable[[pd.DataFrame], pd.Series]:
 
 
 class PandasOps(Ops[Mask]):
-    def __init__(self, df: pd.DataFrame, memo: ColumnMemo | None = None) -> None:
+    def __init__(
+        self,
+        df: pd.DataFrame,
+        memo: ColumnMemo | None = None,
+        integers: frozenset[str] = frozenset(),
+    ) -> None:
         self.df = df
+        self.integers = integers  # columns the contract types integer
         self.n = len(df)
         self.memo = memo if memo is not None else ColumnMemo()
         self._cache: dict[str, tuple[Any, ColumnKind, Mask | None]] = {}
@@ -509,7 +515,10 @@ class PandasOps(Ops[Mask]):
         if name not in self._cache:
             s = self.df[name]
             null = self.memo.nulls(s)
-            self._cache[name] = (s, _kind(s), null if null.any() else None)
+            kind = _kind(s)
+            if kind == "float" and name in self.integers:
+                s, null, kind = _whole(s, null), null | _fractional(s), "int"
+            self._cache[name] = (s, kind, null if null.any() else None)
         return self._cache[name]
 
     def mask(self, value: bool) -> Mask:
@@ -665,6 +674,23 @@ _OPS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+def _fractional(s: pd.Series) -> Mask:
+    """Values no 64-bit integer holds (NaN too): the type check fails them already."""
+    values = s.to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        whole = (np.floor(values) == values) & (values >= -(2.0**63)) & (values < 2.0**63)
+    fractional: Mask = ~whole
+    return fractional
+
+
+def _whole(s: pd.Series, null: Mask) -> pd.Series:
+    """A float column of an integer field (pandas' shape of a nullable integer column) as
+    Int64, so that rules see integers: ``%`` works and ``/`` divides as integers."""
+    bad = null | _fractional(s)
+    values = np.where(bad, 0, s.to_numpy(dtype=float, na_value=0.0)).astype(np.int64)
+    return pd.Series(pd.arrays.IntegerArray(values, bad), index=s.index, name=s.name)
+
+
 def _kind(s: pd.Series) -> ColumnKind:
     dtype = s.dtype
     if _is_bool_dtype(dtype):
@@ -807,7 +833,7 @@ class PandasBackend:
                     self._outcome(frame, _positions(repeat), plan, original_index),
                 )
             )
-        ops = PandasOps(frame, memo)
+        ops = PandasOps(frame, memo, plan.spec.integers)
         for rule in plan.rules:
             try:
                 passes = rule.columns.passes(ops)

@@ -229,9 +229,10 @@ def _default_dtype(c: ColumnSpec) -> Any:
 
 
 class PolarsOps(Ops[Expr]):
-    def __init__(self, df: pl.DataFrame) -> None:
+    def __init__(self, df: pl.DataFrame, integers: frozenset[str] = frozenset()) -> None:
         self.df = df
         self.schema = df.schema
+        self.integers = integers  # columns the contract types integer
         self.uncertain: list[Expr] = []  # rows a rule must re-check with the record evaluator
 
     def columns(self) -> Sequence[str]:
@@ -244,6 +245,13 @@ class PolarsOps(Ops[Expr]):
             null_mask: Expr | None = None
         else:
             null_mask = null
+        if _is_float(dtype) and name in self.integers:
+            # An integer field stored as floats (a Parquet file pandas wrote): rules see
+            # integers. What no int64 holds fails the type check, and reads as null here.
+            c = pl.col(name)
+            whole = ((c.floor() == c) & (c >= -(2.0**63)) & (c < 2.0**63)).fill_null(False)
+            as_int = pl.when(whole).then(c.cast(pl.Int64, strict=False)).otherwise(None)
+            return as_int, "int", null | ~whole
         return pl.col(name), _kind(dtype), null_mask
 
     def mask(self, value: bool) -> Expr:
@@ -555,7 +563,7 @@ class PolarsBackend:
         for name, parent in spec.undeclared(columns).items():
             checks.append((undeclared_check(name, parent), ~null_expr(name, schema[name])))
         rules_start = len(checks)
-        ops = PolarsOps(frame)
+        ops = PolarsOps(frame, spec.integers)
         row_wise: dict[int, np.ndarray[Any, np.dtype[np.bool_]]] = {}
         uncertain: dict[int, Expr] = {}
         for rule in plan.rules:
