@@ -32,6 +32,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -468,18 +469,31 @@ def evaluate_all(db: Database, now: datetime | None = None) -> list[Change]:
     with db.reads() as session:
         contracts = _live_contracts(session)
     changes: list[Change] = []
+    judged: set[str] = set()
     for name, version, fingerprint, document in contracts:
         try:
             _contract, sla = sla_of(fingerprint, document)
         except Exception:  # a stored document always loads; never let one stop the rest
             log.exception("SLA: cannot read version %d of %s", version, name)
+            judged.add(name)  # its checks keep their state: this may pass
             continue
         if sla is None:
             continue
+        judged.add(name)
         try:
             changes += evaluate_contract(db, name, version, sla, now)
         except Exception:
             # Say an SLA stored before durations were bounded: the other contracts (and the
             # breach episodes judged after them) must still be evaluated.
             log.exception("SLA: cannot evaluate version %d of %s", version, name)
+    # Checks of contracts deleted since, or whose latest version has no SLA any more: no
+    # longer evaluated, rather than breached for good (and alerting) with nothing to end it.
+    with db.reads() as session:
+        active = set(
+            session.scalars(
+                sa.select(SlaStatusRow.contract).where(SlaStatusRow.status != INACTIVE).distinct()
+            )
+        )
+    for name in sorted(active - judged):
+        changes += db.write(partial(_apply, contract=name, version=None, verdicts=(), now=now))
     return changes

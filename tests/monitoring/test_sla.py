@@ -281,3 +281,20 @@ def _volume(client: TestClient, monitor: Monitor, now: datetime) -> str:
     checks = client.get("/contracts/shop.orders/sla").json()["checks"]
     status: str = next(c["status"] for c in checks if c["rule"] == "volume")
     return status
+
+
+def test_checks_of_a_deleted_contract_end_rather_than_stay_breached(
+    client: TestClient, monitor: Monitor
+) -> None:
+    publish(client, sla_contract(minimum=None, max_breach_rate=None))
+    report(client, "job", observations=[observation("shop.orders", NOW, newest=NOW)])
+    monitor.run_once(NOW + HOUR)
+    [check] = client.get("/contracts/shop.orders/sla").json()["checks"]
+    assert check["status"] == "breached"
+    assert client.delete("/contracts/shop.orders").status_code == 200
+    changes = monitor.run_once(NOW + 2 * HOUR).sla_changes
+    assert [(c.rule, c.previous, c.status) for c in changes] == [
+        ("freshness", "breached", "inactive")
+    ]
+    metrics = client.get("/metrics").text.splitlines()
+    assert not [line for line in metrics if line.startswith("accord_sla_breached{")]
