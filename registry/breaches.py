@@ -49,6 +49,16 @@ def _insert(dialect: str, table: type[BreachRow] | type[ObservationRow]) -> Any:
     )
 
 
+# An event time ahead of the registry's clock by more than this is stored as this far ahead:
+# one record dated 2099 (or a producer's clock running fast) would otherwise keep the
+# source's newest event time in the future, and its freshness SLA from ever breaching.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _no_later_than(moment: datetime | None, received: datetime) -> datetime | None:
+    return None if moment is None else min(moment, received + MAX_CLOCK_SKEW)
+
+
 def _floor(moment: datetime, interval: timedelta) -> datetime:
     seconds = interval.total_seconds()
     epoch = moment.timestamp()
@@ -80,6 +90,7 @@ class BreachStore:
             duplicates += inserted is None
         for i, observation in enumerate(batch.observations):
             values = observation.model_dump(exclude={"id"})
+            values["max_event_time"] = _no_later_than(values["max_event_time"], received)
             inserted = self._insert(ObservationRow, observation.id, batch.source, values, received)
             if inserted is None:
                 where = f"observations[{i}]"
@@ -112,6 +123,10 @@ class BreachStore:
         stored = self.session.execute(
             sa.select(table).where(table.report_id == report_id)
         ).scalar_one()
+        if isinstance(stored, ObservationRow):  # clamped as when it was stored
+            values = values | {
+                "max_event_time": _no_later_than(values["max_event_time"], stored.received_at)
+            }
         # Samples are examples, not counts: only what is counted must match.
         for name, value in {"source": source, **values}.items():
             if name != "samples" and getattr(stored, name) != value:

@@ -168,10 +168,13 @@ def report(
     *,
     observations: list[dict[str, Any]] = (),  # type: ignore[assignment]
     breaches: list[dict[str, Any]] = (),  # type: ignore[assignment]
-) -> None:
+) -> dict[str, Any]:
+    """POST one batch; its receipt."""
     body = {"source": source, "observations": list(observations), "breaches": list(breaches)}
     response = client.post("/breaches", json=body)
     assert response.status_code == 200, response.text
+    receipt: dict[str, Any] = response.json()
+    return receipt
 
 
 # -- a webhook receiver --------------------------------------------------------------------

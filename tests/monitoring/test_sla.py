@@ -298,3 +298,16 @@ def test_checks_of_a_deleted_contract_end_rather_than_stay_breached(
     ]
     metrics = client.get("/metrics").text.splitlines()
     assert not [line for line in metrics if line.startswith("accord_sla_breached{")]
+
+
+def test_an_event_time_in_the_future_does_not_keep_a_source_fresh(
+    client: TestClient, monitor: Monitor
+) -> None:
+    publish(client, sla_contract(minimum=None, max_breach_rate=None))
+    now = datetime.now(UTC)
+    future = datetime(2099, 1, 1, tzinfo=UTC)  # one record dated ahead, or a clock running fast
+    body = [observation("shop.orders", now, newest=future)]
+    report(client, "job", observations=body)
+    assert report(client, "job", observations=body)["duplicates"] == 1  # a resend is no conflict
+    changes = monitor.run_once(now + HOUR).sla_changes  # silent for an hour since
+    assert [(c.rule, c.status) for c in changes] == [("freshness", "breached")]
