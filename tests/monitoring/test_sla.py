@@ -17,7 +17,9 @@ from registry.settings import Settings
 from registry.tables import BreachRow, ContractRow, SlaEventRow, VersionRow, WebhookDeliveryRow
 from tests.monitoring.conftest import observation, publish, report, sla_contract
 
-NOW = datetime(2030, 1, 1, 12, 30, tzinfo=UTC)
+# Simulated time runs from two days ago: the registry stores event times no later than a
+# few minutes past its own clock, so reports "from the future" would be moved back.
+NOW = (datetime.now(UTC) - timedelta(days=2)).replace(minute=30, second=0, microsecond=0)
 HOUR = timedelta(hours=1)
 
 
