@@ -49,11 +49,20 @@ class DataError(Exception):
     """The data file cannot be read (missing, unreadable, not the format it claims)."""
 
 
-def detect_format(path: Path) -> str:
+# Compressed data files, read through Arrow's decompressing stream.
+_COMPRESSION = {".gz": "gzip", ".zst": "zstd"}
+
+
+def _inner_suffix(path: Path) -> str:
+    """The suffix naming the format: ``.csv`` of ``orders.csv.gz`` too."""
     suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".zst"):
+    if suffixes and suffixes[-1] in _COMPRESSION:
         suffixes = suffixes[:-1]
-    last = suffixes[-1] if suffixes else ""
+    return suffixes[-1] if suffixes else ""
+
+
+def detect_format(path: Path) -> str:
+    last = _inner_suffix(path)
     if last in (".csv", ".tsv"):
         return "csv"
     if last in (".parquet", ".pq"):
@@ -95,27 +104,60 @@ class _Counting(io.RawIOBase):
         super().close()
 
 
+def _first_line(stream: Any) -> bytes:
+    """The first line of `stream` (Arrow's decompressing stream has no readline)."""
+    head = b""
+    while b"\n" not in head:
+        data = stream.read(1 << 16)
+        if not data:
+            break
+        head += data
+    return head.split(b"\n", 1)[0] + b"\n"
+
+
+def _open_data(path: Path) -> tuple[Any, _Counting]:
+    """`path` to read, decompressed when its name ends in .gz or .zst; and the file on disk
+    under it, which counts the bytes read from it (progress against the file's size)."""
+    import pyarrow as pa
+
+    counting = _Counting(path.open("rb"))
+    compression = _COMPRESSION.get(path.suffix.lower())
+    if compression is None:
+        return counting, counting
+    return pa.CompressedInputStream(counting, compression), counting
+
+
 def read_csv(path: Path, spec: TableSpec, rows: int) -> Iterator[tuple[Chunk, int, int]]:
     import pyarrow as pa
     from pyarrow import csv
 
     total = path.stat().st_size
-    with path.open("rb") as raw:
-        header = raw.readline()
+    stream, counting = _open_data(path)
+    try:
+        header = _first_line(stream)
+    except OSError as exc:  # not gzip after all, truncated...
+        raise DataError(f"{path}: cannot read: {exc}") from None
+    finally:
+        stream.close()
     import csv as csv_module
 
-    names: list[str] = next(iter(csv_module.reader([header.decode("utf-8-sig")])), [])
+    try:
+        text = header.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: line 1: not UTF-8 text: {exc}") from None
+    names: list[str] = next(iter(csv_module.reader([text])), [])
     if not names:
         raise DataError(f"{path}: empty CSV (no header)")
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise DataError(f"{path}: line 1: the header names columns twice: {', '.join(repeated)}")
-    counting = _Counting(path.open("rb"))
+    stream, counting = _open_data(path)
+    tsv = _inner_suffix(path) == ".tsv"
     try:
         reader = csv.open_csv(
-            counting,
+            stream,
             read_options=csv.ReadOptions(block_size=max(1 << 20, rows * 64)),
-            parse_options=csv.ParseOptions(delimiter="\t" if path.suffix == ".tsv" else ","),
+            parse_options=csv.ParseOptions(delimiter="\t" if tsv else ","),
             convert_options=csv.ConvertOptions(
                 column_types={n: pa.string() for n in names}, strings_can_be_null=True
             ),
@@ -125,10 +167,10 @@ def read_csv(path: Path, spec: TableSpec, rows: int) -> Iterator[tuple[Chunk, in
             assert isinstance(raw_frame, pl.DataFrame)
             frame, casts = cast_text(raw_frame, spec)
             yield Chunk(frame, raw_frame, casts), counting.read_bytes, total
-    except pa.ArrowInvalid as exc:
+    except (pa.ArrowInvalid, OSError) as exc:
         raise DataError(f"{path}: not a readable CSV: {exc}") from None
     finally:
-        counting.close()
+        stream.close()
 
 
 def cast_text(frame: pl.DataFrame, spec: TableSpec) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
@@ -170,6 +212,8 @@ def read_parquet(path: Path, rows: int) -> Iterator[tuple[Chunk, int, int]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    if path.suffix.lower() in _COMPRESSION:
+        raise DataError(f"{path}: Parquet compresses its own pages; decompress the file to read it")
     try:
         parquet = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
@@ -192,10 +236,14 @@ def read_parquet(path: Path, rows: int) -> Iterator[tuple[Chunk, int, int]]:
 def read_jsonl(path: Path, spec: TableSpec, rows: int) -> Iterator[tuple[Chunk, int, int]]:
     total = path.stat().st_size
     block = max(1 << 20, rows * 256)
-    with path.open("rb") as f:
+    stream, counting = _open_data(path)
+    try:
         carry = b""
         while True:
-            data = f.read(block)
+            try:
+                data = stream.read(block)
+            except OSError as exc:  # not gzip after all, truncated...
+                raise DataError(f"{path}: cannot read: {exc}") from None
             if not data:
                 chunk = _parse_jsonl(carry, spec) if carry.strip() else None
                 if chunk is not None:
@@ -209,7 +257,9 @@ def read_jsonl(path: Path, spec: TableSpec, rows: int) -> Iterator[tuple[Chunk, 
             body, carry = data[:cut], data[cut:]
             chunk = _parse_jsonl(body, spec)
             if chunk is not None:
-                yield chunk, f.tell() - len(carry), total
+                yield chunk, min(counting.read_bytes, total), total
+    finally:
+        stream.close()
 
 
 def _parse_jsonl(body: bytes, spec: TableSpec) -> Chunk | None:

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 import pytest
 
 from tests.batch.corrupt import COLUMNS, DOCUMENT, EXPECTED, records
@@ -30,11 +31,17 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     frame.write_parquet(root / "orders.parquet")
     nested = [_nest(r) for r in records()]
     (root / "orders.jsonl").write_text("\n".join(json.dumps(r) for r in nested) + "\n")
+    for name, compression in (("orders.csv", "gzip"), ("orders.jsonl", "zstd")):
+        suffix = ".gz" if compression == "gzip" else ".zst"
+        with pa.output_stream(root / (name + suffix), compression=compression) as out:
+            out.write((root / name).read_bytes())
     return {
         "contract": contract,
         "csv": root / "orders.csv",
         "parquet": root / "orders.parquet",
         "jsonl": root / "orders.jsonl",
+        "csv.gz": root / "orders.csv.gz",
+        "jsonl.zst": root / "orders.jsonl.zst",
     }
 
 
@@ -44,7 +51,7 @@ def _nest(row: dict[str, object]) -> dict[str, object]:
     return out
 
 
-@pytest.mark.parametrize("kind", ["csv", "parquet", "jsonl"])
+@pytest.mark.parametrize("kind", ["csv", "parquet", "jsonl", "csv.gz", "jsonl.zst"])
 def test_formats_give_the_same_failures(files: dict[str, Path], kind: str, tmp_path: Path) -> None:
     quarantine = tmp_path / "q.parquet"
     result = run(
