@@ -402,3 +402,54 @@ def test_an_integer_field_stored_as_floats_is_integers_to_rules(
         report = validate(frame, contract)
         assert report.check("r").failed_rows == failed, report.backend
         assert report.rules_row_wise == 0
+
+
+def test_frames_as_pandas_and_polars_give_them() -> None:
+    # Categoricals, Decimals (read from Parquet), a dict where a string belongs, a
+    # free-form object that is not one, and a look-around pattern (which polars' regex
+    # engine lacks): each as the per-record validator judges it.
+    from decimal import Decimal
+
+    contract = Contract.from_document(
+        {
+            "name": "shop.typed",
+            "owner": {"team": "checkout"},
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "status": {"type": "string", "pattern": "^(?!test-)[a-z-]+$"},
+                    "amount": {"type": "number", "minimum": 0},
+                    "customer": {"type": "object", "properties": {"email": {"type": "string"}}},
+                    "meta": {"type": "object"},
+                },
+            },
+            "rules": [{"name": "open", "expression": "this.status.matches('^(open|paid)$')"}],
+        }
+    )
+    rows = [
+        {"status": "open", "amount": Decimal("1.50"), "customer": {"email": "a@b.co"}, "meta": {}},
+        {"status": "test-x", "amount": Decimal("2"), "customer": {"email": "c@d.co"}, "meta": {}},
+        {"status": "paid", "amount": Decimal("3"), "customer": {"email": {"n": 1}}, "meta": {}},
+        {"status": "paid", "amount": Decimal("4"), "customer": {"email": "e@f.co"}, "meta": "m"},
+    ]
+    pandas = pd.DataFrame(rows).astype({"status": "category"})
+    report = validate(pandas, contract)
+    failing = {c.name: c.failing_indices for c in report.checks if not c.passed}
+    assert failing == {
+        "status: pattern": [1],
+        "customer.email: type": [2],
+        "meta: type": [3],
+        "open": [1],
+    }
+    polars = pl.DataFrame(
+        [r | {"amount": float(r["amount"])} for r in rows[:2]],
+        schema_overrides={"status": pl.Categorical},
+    )
+    report = validate(polars, contract)
+    assert {c.name: c.failed_rows for c in report.checks if not c.passed} == {
+        "status: pattern": 1,
+        "open": 1,
+    }
+    doubled = pd.concat([pd.DataFrame({"a": [1]}), pd.DataFrame({"a": [2]})], axis=1)
+    with pytest.raises(ValueError, match="columns of the same name: a"):
+        validate(doubled, contract)

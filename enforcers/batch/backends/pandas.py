@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -59,20 +60,55 @@ def _pa() -> Any:
 # -- flattening -------------------------------------------------------------------------------
 
 
-def flatten(df: pd.DataFrame) -> pd.DataFrame:
-    """Columns holding dicts become dotted columns (``customer`` → ``customer.email``)."""
-    nested = [c for c in df.columns if _is_object(df[c].dtype) and _first_is_mapping(df[c])]
+def flatten(df: pd.DataFrame, keep: Sequence[str] = ()) -> pd.DataFrame:
+    """Columns holding dicts become dotted columns (``customer`` → ``customer.email``), but
+    for `keep` (declared fields: a free-form object is checked whole, as on polars)."""
+    repeated = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+    if repeated:  # left by a concat or a join; which one the contract means is unknowable
+        raise ValueError(f"the frame has columns of the same name: {', '.join(repeated)}")
+    df = _plain_types(df)
+    nested = [
+        c
+        for c in df.columns
+        if str(c) not in keep and _is_object(df[c].dtype) and _first_is_mapping(df[c])
+    ]
     if not nested:
         return df
     parts = [df.drop(columns=nested)]
     for name in nested:
         s = df[name]
         records = [v if isinstance(v, Mapping) else {} for v in s.tolist()]
-        inner = pd.json_normalize(records, sep=".")
+        inner = pd.json_normalize(records, sep=".", max_level=0)  # deeper: by recursion
         inner.index = df.index
         inner.columns = [f"{name}.{c}" for c in inner.columns]
         parts.append(inner)
-    return flatten(pd.concat(parts, axis=1))
+    return flatten(pd.concat(parts, axis=1), keep)
+
+
+def _plain_types(df: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns as their categories' type, Decimals as floats: what the checks
+    and rules know (a category column of strings is strings to ``matches()`` and ``+``)."""
+    changed = {}
+    for name in df.columns:
+        s = df[name]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            changed[name] = s.astype(s.cat.categories.dtype)
+        elif isinstance(s.dtype, pd.ArrowDtype) and _is_arrow_decimal(s.dtype):
+            changed[name] = s.astype("float64")
+        elif _is_object(s.dtype) and isinstance(_first_present(s), Decimal):
+            changed[name] = s.map(lambda v: float(v) if isinstance(v, Decimal) else v)
+    return df.assign(**changed) if changed else df
+
+
+def _is_arrow_decimal(dtype: pd.ArrowDtype) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_decimal(dtype.pyarrow_dtype))
+
+
+def _first_present(s: pd.Series) -> Any:
+    present = np.flatnonzero(s.iloc[:64].notna().to_numpy())
+    return s.iloc[present[0]] if len(present) else None
 
 
 def _first_is_mapping(s: pd.Series) -> bool:
@@ -783,7 +819,9 @@ class PandasBackend:
     def evaluate(self, df: pd.DataFrame, plan: Plan) -> Evaluation:
         pa = _pa()
         original_index = df.index
-        frame = _by_position(flatten(df))
+        # Declared fields stay whole: a free-form object is checked as one, and an object
+        # where a string belongs fails its type check instead of vanishing into columns.
+        frame = _by_position(flatten(df, [c.name for c in plan.spec.columns]))
         n = len(frame)
         spec = plan.spec
         columns = [str(c) for c in frame.columns]

@@ -8,9 +8,11 @@ together. A `KeySet` carries uniqueness across the chunks of a streamed file.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -143,6 +145,16 @@ def _value_source(name: str, dtype: Any, c: ColumnSpec) -> Expr | None:
     return col
 
 
+@cache
+def _rust_takes(pattern: str) -> bool:
+    """Whether polars' regex engine compiles `pattern`."""
+    try:
+        pl.Series([""]).str.contains(pattern)
+    except pl.exceptions.PolarsError:
+        return False
+    return True
+
+
 def value_pass(v: Expr, check: ColumnCheck, c: ColumnSpec) -> Expr:
     """Per row: the value passes `check` (nulls pass)."""
     kind, arg = check.kind, check.arg
@@ -166,7 +178,14 @@ def value_pass(v: Expr, check: ColumnCheck, c: ColumnSpec) -> Expr:
         ok = length >= arg if kind == "minLength" else length <= arg
     elif kind in ("pattern", "format"):
         assert check.pattern is not None
-        ok = v.str.contains(for_engine(check.pattern, "rust"))
+        rust = for_engine(check.pattern, "rust")
+        if _rust_takes(rust):
+            ok = v.str.contains(rust)
+        else:  # look-around or a back-reference, which Rust's regex lacks: Python's re
+            search = re.compile(for_engine(check.pattern, "python")).search
+            ok = v.map_elements(
+                lambda x: search(x) is not None, return_dtype=pl.Boolean, skip_nulls=True
+            )
     elif kind in ("minItems", "maxItems"):
         length = v.list.len()
         ok = length >= arg if kind == "minItems" else length <= arg
@@ -518,8 +537,15 @@ class PolarsBackend:
         if isinstance(df, pl.LazyFrame):
             df = df.collect()
         spec = plan.spec
-        keep = [c.name for c in spec.columns if c.container]
-        frame = flatten(df, keep)
+        # Declared fields stay whole: a free-form object is checked as one, and a struct
+        # where a string belongs fails its type check instead of vanishing into columns.
+        frame = flatten(df, [c.name for c in spec.columns])
+        # Categoricals as the strings they stand for: string checks and rules take them so.
+        categorical = [
+            n for n, t in frame.schema.items() if isinstance(t, pl.Categorical | pl.Enum)
+        ]
+        if categorical:
+            frame = frame.with_columns(pl.col(categorical).cast(pl.String))
         n = frame.height
         self._repeats = {}
         casts = {k: v for k, v in self.cast_failures.items() if k in frame.schema}
