@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Literal
+
+import jsonschema_rs
 
 from contracts import Classification, Contract, parse_path
 
@@ -34,8 +37,9 @@ __all__ = [
 Kind = Literal["string", "integer", "number", "boolean", "array", "object", "any"]
 Unmappable = Literal["note", "error"]
 
-# Formats checked by pattern, the same regular expression on every backend (calendar
-# validity, e.g. 2024-02-30, is not checked). JSON Schema's date-time is RFC 3339.
+# Formats as patterns, which Spark checks (calendar validity, e.g. 2024-02-30, is not in
+# them, and they take a@b for no email). pandas and polars ask `format_failures` about each
+# distinct value instead, which judges as the per-record validator does.
 FORMAT_PATTERNS: dict[str, str] = {
     "date-time": (
         r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
@@ -57,6 +61,19 @@ FORMAT_PATTERNS: dict[str, str] = {
 }
 # Formats a typed column satisfies by its dtype (a datetime column is a valid date-time).
 TEMPORAL_FORMATS = ("date-time", "date")
+
+
+@cache
+def _format_validator(fmt: str) -> Callable[[Any], bool]:
+    validator = jsonschema_rs.validator_for({"format": fmt}, validate_formats=True)
+    return validator.is_valid
+
+
+def format_failures(values: Iterable[Any], fmt: str) -> list[str]:
+    """The strings among `values` (distinct ones, ideally) that are not valid `fmt`, as
+    the per-record validator (jsonschema-rs) judges them."""
+    valid = _format_validator(fmt)
+    return [v for v in values if isinstance(v, str) and not valid(v)]
 
 
 class UnmappableField(ValueError):

@@ -453,3 +453,27 @@ def test_frames_as_pandas_and_polars_give_them() -> None:
     doubled = pd.concat([pd.DataFrame({"a": [1]}), pd.DataFrame({"a": [2]})], axis=1)
     with pytest.raises(ValueError, match="columns of the same name: a"):
         validate(doubled, contract)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "values"),
+    [
+        ("email", ["a@b.co", "josé@example.com", "a..b@ex.com", "a@b", '"x y"@ex.com']),
+        ("date-time", ["2024-01-01T00:00:00Z", "2024-02-30T00:00:00Z", "2024-01-01T25:00:00Z"]),
+        ("date", ["2024-02-29", "2023-02-29"]),
+        ("hostname", ["ok.example", "a" * 64 + ".example"]),
+    ],
+)
+def test_formats_are_judged_as_per_record(fmt: str, values: list[str]) -> None:
+    from enforcers.record_validator import validator_for
+
+    contract = one_rule("true", v="string")
+    doc = contract.to_document()
+    doc["schema"]["properties"]["v"]["format"] = fmt
+    contract = Contract.from_document(doc)
+    per_record = validator_for(contract)
+    expected = [i for i, v in enumerate(values) if not per_record.is_valid({"v": v})]
+    assert expected  # the cases include values each way
+    for frame in (pd.DataFrame({"v": values}), pl.DataFrame({"v": values})):
+        check = validate(frame, contract).check(f"v: format:{fmt}")
+        assert check.failing_indices == expected, type(frame)

@@ -41,7 +41,13 @@ from enforcers.batch.plan import (
     value_check,
 )
 from enforcers.batch.rowwise import evaluate_rows, items_validator
-from enforcers.batch.spec import ColumnCheck, ColumnSpec, TableSpec, UnmappableField
+from enforcers.batch.spec import (
+    ColumnCheck,
+    ColumnSpec,
+    TableSpec,
+    UnmappableField,
+    format_failures,
+)
 from enforcers.cel_python import _timestamp
 from enforcers.patterns import for_engine
 
@@ -314,7 +320,11 @@ def value_mask(v: pd.Series, null: Mask, check: ColumnCheck, c: ColumnSpec) -> M
     elif kind in ("minLength", "maxLength"):
         length = v.str.len()
         ok = length >= arg if kind == "minLength" else length <= arg
-    elif kind in ("pattern", "format"):
+    elif kind == "format":
+        present = v[~null]
+        bad = format_failures(pd.unique(present.to_numpy(dtype=object)), str(arg))
+        return ~v.isin(bad).to_numpy(dtype=bool) | null if bad else np.ones(len(v), dtype=bool)
+    elif kind == "pattern":
         assert check.pattern is not None
         found = _search(
             v,

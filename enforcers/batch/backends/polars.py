@@ -39,7 +39,13 @@ from enforcers.batch.plan import (
     value_check,
 )
 from enforcers.batch.rowwise import evaluate_rows, items_validator, needed_columns
-from enforcers.batch.spec import ColumnCheck, ColumnSpec, TableSpec, UnmappableField
+from enforcers.batch.spec import (
+    ColumnCheck,
+    ColumnSpec,
+    TableSpec,
+    UnmappableField,
+    format_failures,
+)
 from enforcers.cel_python import _timestamp
 from enforcers.patterns import for_engine
 
@@ -145,6 +151,12 @@ def _value_source(name: str, dtype: Any, c: ColumnSpec) -> Expr | None:
     return col
 
 
+def _format_ok(s: pl.Series, fmt: str) -> pl.Series:
+    """Per value of `s`: a valid `fmt`, judged once per distinct value."""
+    bad = format_failures(s.drop_nulls().unique().to_list(), fmt)
+    return ~s.is_in(bad) if bad else pl.Series(s.name, [True] * len(s), dtype=pl.Boolean)
+
+
 @cache
 def _rust_takes(pattern: str) -> bool:
     """Whether polars' regex engine compiles `pattern`."""
@@ -176,7 +188,10 @@ def value_pass(v: Expr, check: ColumnCheck, c: ColumnSpec) -> Expr:
     elif kind in ("minLength", "maxLength"):
         length = v.str.len_chars()
         ok = length >= arg if kind == "minLength" else length <= arg
-    elif kind in ("pattern", "format"):
+    elif kind == "format":
+        fmt = str(arg)
+        ok = v.map_batches(lambda s: _format_ok(s, fmt), return_dtype=pl.Boolean)
+    elif kind == "pattern":
         assert check.pattern is not None
         rust = for_engine(check.pattern, "rust")
         if _rust_takes(rust):
