@@ -5,13 +5,18 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import jsonschema_rs
 import pandas as pd
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from contracts import Contract
 from enforcers import ValidationReport, validate
+from enforcers.batch.spec import FORMAT_QUICK
 from enforcers.cel_python import CelEvaluationError, compile_cel
+from enforcers.patterns import for_engine
 from tests.batch.corrupt import COLUMNS, CONTRACT, EXPECTED, NOW, records
 
 warnings.filterwarnings("ignore", message=".*pandas >= 3.0.0.*")
@@ -477,3 +482,19 @@ def test_formats_are_judged_as_per_record(fmt: str, values: list[str]) -> None:
     for frame in (pd.DataFrame({"v": values}), pl.DataFrame({"v": values})):
         check = validate(frame, contract).check(f"v: format:{fmt}")
         assert check.failing_indices == expected, type(frame)
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMAT_QUICK))
+def test_what_a_quick_format_pattern_matches_is_valid(fmt: str) -> None:
+    # The patterns let values pass without the exact check: they must match valid ones only.
+    pattern, longest = FORMAT_QUICK[fmt]
+    validator = jsonschema_rs.validator_for({"format": fmt}, validate_formats=True)
+    python = for_engine(pattern, "python")
+
+    @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.from_regex(python, fullmatch=True))
+    def matched_is_valid(value: str) -> None:
+        if longest is None or len(value) <= longest:
+            assert validator.is_valid(value), value
+
+    matched_is_valid()

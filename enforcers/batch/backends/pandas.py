@@ -42,6 +42,7 @@ from enforcers.batch.plan import (
 )
 from enforcers.batch.rowwise import evaluate_rows, items_validator
 from enforcers.batch.spec import (
+    FORMAT_QUICK,
     ColumnCheck,
     ColumnSpec,
     TableSpec,
@@ -300,6 +301,28 @@ def _search_objects(values: np.ndarray[Any, Any], pattern: str, null: Mask) -> M
     return ok
 
 
+def _format_mask(v: pd.Series, null: Mask, fmt: str) -> Mask:
+    """Per row: a valid `fmt` (nulls pass). Values of the common shapes pass by pattern;
+    the rest is judged once per distinct value."""
+    rest = ~null
+    if fmt in FORMAT_QUICK:
+        pattern, longest = FORMAT_QUICK[fmt]
+        found = _search(
+            v, for_engine(pattern, "python"), null, arrow_pattern=for_engine(pattern, "re2")
+        )
+        quick = np.asarray(found, dtype=bool)
+        if longest is not None:
+            quick = quick & (v.str.len() <= longest).fillna(False).to_numpy(dtype=bool)
+        rest = rest & ~quick
+    ok = np.ones(len(v), dtype=bool)
+    if rest.any():
+        candidates = v[rest]
+        bad = format_failures(pd.unique(candidates.to_numpy(dtype=object)), fmt)
+        if bad:
+            ok[rest] = ~candidates.isin(bad).to_numpy(dtype=bool)
+    return ok
+
+
 def value_mask(v: pd.Series, null: Mask, check: ColumnCheck, c: ColumnSpec) -> Mask:
     """Per row: the (normalized) value passes `check` (nulls, `null`, pass)."""
     kind, arg = check.kind, check.arg
@@ -321,9 +344,7 @@ def value_mask(v: pd.Series, null: Mask, check: ColumnCheck, c: ColumnSpec) -> M
         length = v.str.len()
         ok = length >= arg if kind == "minLength" else length <= arg
     elif kind == "format":
-        present = v[~null]
-        bad = format_failures(pd.unique(present.to_numpy(dtype=object)), str(arg))
-        return ~v.isin(bad).to_numpy(dtype=bool) | null if bad else np.ones(len(v), dtype=bool)
+        return _format_mask(v, null, str(arg))
     elif kind == "pattern":
         assert check.pattern is not None
         found = _search(

@@ -40,6 +40,7 @@ from enforcers.batch.plan import (
 )
 from enforcers.batch.rowwise import evaluate_rows, items_validator, needed_columns
 from enforcers.batch.spec import (
+    FORMAT_QUICK,
     ColumnCheck,
     ColumnSpec,
     TableSpec,
@@ -151,10 +152,19 @@ def _value_source(name: str, dtype: Any, c: ColumnSpec) -> Expr | None:
     return col
 
 
-def _format_ok(s: pl.Series, fmt: str) -> pl.Series:
-    """Per value of `s`: a valid `fmt`, judged once per distinct value."""
-    bad = format_failures(s.drop_nulls().unique().to_list(), fmt)
-    return ~s.is_in(bad) if bad else pl.Series(s.name, [True] * len(s), dtype=pl.Boolean)
+def _format_recheck(
+    fails: np.ndarray[Any, np.dtype[np.bool_]], values: pl.Series, fmt: str
+) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """`fails` of a format check's quick pass, judged exactly: once per distinct value."""
+    rows = np.flatnonzero(fails)
+    if not len(rows):
+        return fails
+    candidates = values.gather(rows)
+    bad = format_failures(candidates.unique().to_list(), fmt)
+    out = np.zeros_like(fails)
+    if bad:
+        out[rows] = candidates.is_in(bad).to_numpy()
+    return out
 
 
 @cache
@@ -167,7 +177,7 @@ def _rust_takes(pattern: str) -> bool:
     return True
 
 
-def value_pass(v: Expr, check: ColumnCheck, c: ColumnSpec) -> Expr:
+def value_pass(v: Expr, check: ColumnCheck, c: ColumnSpec, *, exact_formats: bool = False) -> Expr:
     """Per row: the value passes `check` (nulls pass)."""
     kind, arg = check.kind, check.arg
     ok: Expr
@@ -188,9 +198,23 @@ def value_pass(v: Expr, check: ColumnCheck, c: ColumnSpec) -> Expr:
     elif kind in ("minLength", "maxLength"):
         length = v.str.len_chars()
         ok = length >= arg if kind == "minLength" else length <= arg
-    elif kind == "format":
+    elif kind == "format" and exact_formats:  # a query of its own (the pandera export)
         fmt = str(arg)
-        ok = v.map_batches(lambda s: _format_ok(s, fmt), return_dtype=pl.Boolean)
+        ok = v.map_batches(
+            lambda s: pl.Series(s.name, ~_format_recheck(s.is_not_null().to_numpy(), s, fmt)),
+            return_dtype=pl.Boolean,
+        )
+    elif kind == "format":
+        # The common shapes pass here; the rows this fails are judged exactly after the
+        # query (`_format_recheck`): per distinct value, as the record validator does.
+        quick = FORMAT_QUICK.get(str(arg))
+        if quick is None:
+            ok = pl.lit(False)
+        else:
+            pattern, longest = quick
+            ok = v.str.contains(for_engine(pattern, "rust"))
+            if longest is not None:
+                ok = ok & (v.str.len_chars() <= longest)
     elif kind == "pattern":
         assert check.pattern is not None
         rust = for_engine(check.pattern, "rust")
@@ -241,7 +265,7 @@ def pandera_schema(spec: TableSpec, schema: Mapping[str, Any] | None = None) -> 
 
             def fn(c: ColumnSpec = c, d: Any = dtype, vc: ColumnCheck = vc) -> Expr | None:
                 v = _value_source(c.name, d, c)
-                return None if v is None else value_pass(v, vc, c)
+                return None if v is None else value_pass(v, vc, c, exact_formats=True)
 
             checks.append(check(fn, value_check(c, vc).name))
         columns[c.name] = pap.Column(
@@ -573,6 +597,7 @@ class PolarsBackend:
         columns = list(schema)
         notes = []
         checks: list[tuple[RowCheck, Expr | None]] = []  # None: every row fails
+        formats: dict[int, tuple[str, str]] = {}  # check index: (column, format)
         for c in spec.columns:
             if c.name not in schema:
                 if c.required and c.container:
@@ -600,6 +625,8 @@ class PolarsBackend:
             source = _value_source(c.name, dtype, c)
             for vc in c.checks:
                 fails = pl.lit(False) if source is None else ~value_pass(source, vc, c)
+                if source is not None and vc.kind == "format":
+                    formats[len(checks)] = (c.name, str(vc.arg))
                 checks.append((value_check(c, vc), fails))
         for name, parent in spec.undeclared(columns).items():
             checks.append((undeclared_check(name, parent), ~null_expr(name, schema[name])))
@@ -648,6 +675,9 @@ class PolarsBackend:
                     mask = self._recheck(
                         mask, masks[f"u{i}"].to_numpy(), frame, plan, checks[i][0].name, columns
                     )
+                if i in formats:
+                    name, fmt = formats[i]
+                    mask = _format_recheck(mask, frame[name], fmt)
                 failing.append(mask)
         # Uniqueness (first occurrence kept), across chunks when streaming.
         unique_outcomes = []
