@@ -62,7 +62,8 @@ FORMAT_PATTERNS: dict[str, str] = {
 # Patterns that match valid values only (the common shapes), with the longest value they
 # vouch for: what one matches is valid, vectorized; the rest (a day past the 28th, a leap
 # second, an address with unusual characters) is judged by `format_failures`.
-_LABEL = r"[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# A DNS label of at most 63 characters, no "--" (which marks an IDN A-label: "xn--").
+_LABEL = r"[A-Za-z](-?[A-Za-z0-9]){0,31}"
 _HOUR_MINUTE = r"([01][0-9]|2[0-3]):[0-5][0-9]"
 _TIME = rf"{_HOUR_MINUTE}:[0-5][0-9](\.[0-9]{{1,9}})?([Zz]|[+-]{_HOUR_MINUTE})"
 _DATE = r"[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
