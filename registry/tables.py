@@ -164,6 +164,7 @@ class BreachRow(_Reported, Base):
     __tablename__ = "breaches"
     __table_args__ = (
         sa.Index("ix_breaches_contract_window", "contract", "window_start"),
+        sa.Index("ix_breaches_received_at", "received_at"),  # episode detection
         {"sqlite_autoincrement": True},
     )
 
@@ -182,6 +183,7 @@ class ObservationRow(_Reported, Base):
     __tablename__ = "observations"
     __table_args__ = (
         sa.Index("ix_observations_contract_window", "contract", "window_start"),
+        sa.Index("ix_observations_contract_end", "contract", "window_end"),  # SLA rounds
         {"sqlite_autoincrement": True},
     )
 
