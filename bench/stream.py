@@ -154,21 +154,15 @@ def bench_validator(n: int, repeat: int) -> None:
     def pair(chunk: list[bytes], parse_first: bool) -> tuple[float, float]:
         """(parse, validate) seconds for `chunk`, timed back to back."""
         clock = time.perf_counter
-        if parse_first:
-            start = clock()
-            for m in chunk:
-                loads(m)
-            middle = clock()
-            for m in chunk:
-                validate_json(m)
-            return middle - start, clock() - middle
+        first, second = (loads, validate_json) if parse_first else (validate_json, loads)
         start = clock()
         for m in chunk:
-            validate_json(m)
+            first(m)
         middle = clock()
         for m in chunk:
-            loads(m)
-        return clock() - middle, middle - start
+            second(m)
+        took = (middle - start, clock() - middle)
+        return took if parse_first else (took[1], took[0])
 
     pairs = [pair(chunk, (k + r) % 2 == 0) for r in range(repeat) for k, chunk in enumerate(chunks)]
     ratios = [v / p for p, v in pairs]

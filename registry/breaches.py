@@ -79,22 +79,20 @@ class BreachStore:
         reused for something else, whose counts would otherwise be dropped unseen.
         """
         received = datetime.now(UTC)
+        items: list[tuple[type[BreachRow] | type[ObservationRow], str, Any]] = [
+            *((BreachRow, f"breaches[{i}]", b) for i, b in enumerate(batch.breaches)),
+            *((ObservationRow, f"observations[{i}]", o) for i, o in enumerate(batch.observations)),
+        ]
         accepted = duplicates = 0
-        for i, breach in enumerate(batch.breaches):
-            values = breach.model_dump(exclude={"id"})
-            values["samples"] = [s.model_dump() for s in breach.samples]
-            inserted = self._insert(BreachRow, breach.id, batch.source, values, received)
+        for table, where, item in items:
+            values = item.model_dump(exclude={"id"})
+            if table is BreachRow:
+                values["samples"] = [s.model_dump() for s in item.samples]
+            else:
+                values["max_event_time"] = _no_later_than(values["max_event_time"], received)
+            inserted = self._insert(table, item.id, batch.source, values, received)
             if inserted is None:
-                self._check_resent(BreachRow, breach.id, batch.source, values, f"breaches[{i}]")
-            accepted += inserted is not None
-            duplicates += inserted is None
-        for i, observation in enumerate(batch.observations):
-            values = observation.model_dump(exclude={"id"})
-            values["max_event_time"] = _no_later_than(values["max_event_time"], received)
-            inserted = self._insert(ObservationRow, observation.id, batch.source, values, received)
-            if inserted is None:
-                where = f"observations[{i}]"
-                self._check_resent(ObservationRow, observation.id, batch.source, values, where)
+                self._check_resent(table, item.id, batch.source, values, where)
             accepted += inserted is not None
             duplicates += inserted is None
         return accepted, duplicates
