@@ -262,6 +262,17 @@ def unique_keys(spec: TableSpec) -> list[tuple[str, ...]]:
     return keys
 
 
+def _as_json(value: Any) -> Any:
+    """`value` with arrays (numpy's, at any depth: pandas from Arrow) and tuples as lists."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, list | tuple):
+        return [_as_json(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _as_json(v) for k, v in value.items()}
+    return value
+
+
 def pii_redact(spec: TableSpec, row: Mapping[str, Any]) -> dict[str, Any]:
     """`row` as a sample may show it: PII columns redacted, and PII fields inside a column's
     nested value (a list of objects, a struct), as the record validator's samples are."""
@@ -271,8 +282,8 @@ def pii_redact(spec: TableSpec, row: Mapping[str, Any]) -> dict[str, Any]:
             out[key] = REDACTED
             continue
         inner = [tuple(p[len(key) + 1 :].split(".")) for p in spec.pii if p.startswith(key + ".")]
-        if isinstance(value, np.ndarray):
-            value = value.tolist()
+        if inner:
+            value = _as_json(value)
         if not inner or value is None or isinstance(value, bool | int | float):
             out[key] = value
         elif isinstance(value, Mapping | list):

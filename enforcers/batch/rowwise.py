@@ -54,18 +54,50 @@ def _deep_plain(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _to_python(v) for k, v in row.items()}
 
 
-def _to_python(value: Any) -> Any:
+def _to_python(value: Any, *, nulls: bool = False, keep: frozenset[str] = frozenset()) -> Any:
+    """`value` as JSON-like Python. A struct holds every field, so a null one may stand for
+    an absent key: dropped, as a null cell reads as absent, unless `nulls` keeps them all,
+    or it is one of `keep` in the objects of a list (item fields whose schema takes null)."""
     if hasattr(value, "to_list"):  # a polars Series (list cells)
         value = value.to_list()
     value = _plain(value)
     if isinstance(value, list | tuple):
-        return [_to_python(v) for v in value]
+        return [_to_python(v, nulls=nulls, keep=keep) for v in value]
     if isinstance(value, Mapping):
-        # A struct holds every field: a null in one stands for an absent key, as a null cell
-        # does for a column (so an optional field of array items is not a null string).
-        plain = ((k, _to_python(v)) for k, v in value.items())
-        return {k: v for k, v in plain if v is not None}
+        plain = ((k, _to_python(v, nulls=nulls)) for k, v in value.items())
+        return {k: v for k, v in plain if nulls or v is not None or k in keep}
     return value
+
+
+def _nullable_fields(array: Mapping[str, Any], root: Mapping[str, Any]) -> frozenset[str]:
+    """Properties of the array's item objects whose schema takes null as a value."""
+    item = array.get("items")
+    ref = item.get("$ref") if isinstance(item, Mapping) else None
+    if isinstance(ref, str) and ref.startswith("#/"):
+        item = _resolve(root, ref)
+    properties = item.get("properties") if isinstance(item, Mapping) else None
+    if not isinstance(properties, Mapping):
+        return frozenset()
+    return frozenset(k for k, s in properties.items() if isinstance(s, Mapping) and _takes_null(s))
+
+
+def _resolve(root: Mapping[str, Any], ref: str) -> Any:
+    """What a local ``$ref`` (``#/$defs/item``) points at in `root`; None if nothing."""
+    node: Any = root
+    for part in ref[2:].split("/"):
+        key = part.replace("~1", "/").replace("~0", "~")
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node
+
+
+def _takes_null(schema: Mapping[str, Any]) -> bool:
+    kind = schema.get("type")
+    return (
+        kind == "null"
+        or (isinstance(kind, list) and "null" in kind)
+        or None in (schema.get("enum") or ())
+        or ("const" in schema and schema["const"] is None)
+    )
 
 
 def items_validator(c: ColumnSpec, element: Mapping[str, Any]) -> Callable[[Any], bool]:
@@ -90,8 +122,14 @@ def _validator(name: str, element_json: str, root_json: str) -> Callable[[Any], 
         **json.loads(element_json),
     }
     validator = jsonschema_rs.validator_for(schema, validate_formats=True)
+    nullable = _nullable_fields(schema, root)
 
     def ok(value: Any) -> bool:
-        return bool(validator.is_valid(_to_python(value)))
+        # A null item field is a null where its schema takes null, else an absent one (a
+        # struct fills the fields an item lacks); failing that, every null as a null.
+        return bool(
+            validator.is_valid(_to_python(value, keep=nullable))
+            or validator.is_valid(_to_python(value, nulls=True))
+        )
 
     return ok

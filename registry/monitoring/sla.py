@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from contracts import Contract, format_duration
 from contracts.model import SLA
+from registry.breaches import MAX_CLOCK_SKEW
 from registry.cache import LruCache
 from registry.db import Database
 from registry.monitoring import events
@@ -218,6 +219,7 @@ def _source_stats(session: Session, name: str, sla: SLA, now: datetime) -> list[
             sa.func.min(o.window_start),
             sa.func.max(o.window_end),
             sa.func.max(o.max_event_time),
+            sa.func.max(o.received_at),
         )
         .where(o.contract == name, o.window_end >= recent)
         .group_by(o.source)
@@ -250,13 +252,15 @@ def _source_stats(session: Session, name: str, sla: SLA, now: datetime) -> list[
         SourceStats(
             source=source,
             first_window_start=_utc(first),
-            last_window_end=_utc(last),
+            # A window cannot end much after it was reported: a clock running fast would
+            # keep the source fresh for good (event times are clamped so on intake).
+            last_window_end=min(_utc(last), _utc(received) + MAX_CLOCK_SKEW),
             newest_event=_utc(newest) if newest is not None else None,
             window_records=window_counts.get(source, 0),
             recent_records=rates.get(source, (0, 0))[0],
             recent_invalid=rates.get(source, (0, 0))[1],
         )
-        for source, first, last, newest in rows
+        for source, first, last, newest, received in rows
     ]
 
 

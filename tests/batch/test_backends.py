@@ -8,6 +8,7 @@ from typing import Any
 import jsonschema_rs
 import pandas as pd
 import polars as pl
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -363,7 +364,8 @@ def test_pii_inside_lists_and_objects_is_redacted_in_samples() -> None:
         "contacts": [{"email": "alice@secret.example", "kind": "home"}],
         "meta": {"ssn": "123-45-6789", "note": "x"},
     }
-    for frame in (pd.DataFrame([row]), pl.DataFrame([row])):
+    arrow = pa.Table.from_pylist([row]).to_pandas()  # lists as numpy arrays, at every depth
+    for frame in (pd.DataFrame([row]), pl.DataFrame([row]), arrow):
         [sample] = validate(frame, contract).check("positive").samples
         assert "secret" not in str(sample) and "123-45" not in str(sample), sample
         assert sample["contacts"] == [{"email": "<redacted>", "kind": "home"}]
@@ -372,8 +374,12 @@ def test_pii_inside_lists_and_objects_is_redacted_in_samples() -> None:
 def test_an_optional_field_of_array_items_may_be_absent() -> None:
     # A struct column holds every field: the item without a note has a null one, which
     # must read as absent (as a null cell does), not as a null where a string belongs.
-    item = {"type": "object", "required": ["sku"], "additionalProperties": False}
-    item["properties"] = {"sku": {"type": "string"}, "note": {"type": "string"}}
+    item = {"type": "object", "required": ["sku", "gift"], "additionalProperties": False}
+    item["properties"] = {
+        "sku": {"type": "string"},
+        "note": {"type": "string"},
+        "gift": {"type": ["boolean", "null"]},  # required, and null is a value of its own
+    }
     contract = Contract.from_document(
         {
             "name": "orders.itemised",
@@ -387,7 +393,10 @@ def test_an_optional_field_of_array_items_may_be_absent() -> None:
             ],
         }
     )
-    rows = [{"items": [{"sku": "A", "note": "gift"}, {"sku": "B"}]}, {"items": [{"sku": "C"}]}]
+    rows = [
+        {"items": [{"sku": "A", "note": "gift", "gift": True}, {"sku": "B", "gift": None}]},
+        {"items": [{"sku": "C", "gift": None}]},
+    ]
     for frame in (pl.DataFrame(rows), pd.DataFrame(rows)):
         report = validate(frame, contract)
         assert report.passed, [(c.name, c.failed_rows) for c in report.checks if not c.passed]
@@ -453,6 +462,14 @@ def test_frames_as_pandas_and_polars_give_them() -> None:
         "status: pattern": 1,
         "open": 1,
     }
+    # An integer category with a missing value; Decimals after more than 64 nulls.
+    sparse = pd.DataFrame(
+        {"status": pd.Categorical(["open"] * 99 + [None]), "amount": [None] * 99 + [Decimal(1)]}
+    )
+    assert validate(sparse.astype({"status": "object"}), contract).check("amount: type").passed
+    coded = one_rule("this.n % 2 == 0", n="integer")
+    codes = pd.DataFrame({"n": pd.Categorical([2, None, 4])})
+    assert validate(codes, coded).check("r").failed_rows == 1  # the missing one, as per record
     doubled = pd.concat([pd.DataFrame({"a": [1]}), pd.DataFrame({"a": [2]})], axis=1)
     with pytest.raises(ValueError, match="columns of the same name: a"):
         validate(doubled, contract)

@@ -313,3 +313,14 @@ def test_an_event_time_in_the_future_does_not_keep_a_source_fresh(
     assert report(client, "job", observations=body)["duplicates"] == 1  # a resend is no conflict
     changes = monitor.run_once(now + HOUR).sla_changes  # silent for an hour since
     assert [(c.rule, c.status) for c in changes] == [("freshness", "breached")]
+
+
+def test_a_source_whose_clock_runs_fast_does_not_stay_fresh(
+    client: TestClient, monitor: Monitor
+) -> None:
+    publish(client, sla_contract(minimum=None, max_breach_rate=None))
+    now = datetime.now(UTC)
+    ahead = now + timedelta(days=1)  # its windows end a day from now; no event times
+    report(client, "job", observations=[observation("shop.orders", ahead)])
+    changes = monitor.run_once(now + HOUR).sla_changes  # silent for an hour since
+    assert [(c.rule, c.status) for c in changes] == [("freshness", "breached")]

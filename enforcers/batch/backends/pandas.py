@@ -99,7 +99,11 @@ def _plain_types(df: pd.DataFrame) -> pd.DataFrame:
     for name in df.columns:
         s = df[name]
         if isinstance(s.dtype, pd.CategoricalDtype):
-            changed[name] = s.astype(s.cat.categories.dtype)
+            categories = s.cat.categories.dtype
+            if pd.api.types.is_integer_dtype(categories) and s.isna().any():
+                changed[name] = s.astype("Int64")  # int64 has no room for the missing
+            else:
+                changed[name] = s.astype(categories)
         elif isinstance(s.dtype, pd.ArrowDtype) and _is_arrow_decimal(s.dtype):
             changed[name] = s.astype("float64")
         elif _is_object(s.dtype) and isinstance(_first_present(s), Decimal):
@@ -114,8 +118,12 @@ def _is_arrow_decimal(dtype: pd.ArrowDtype) -> bool:
 
 
 def _first_present(s: pd.Series) -> Any:
-    present = np.flatnonzero(s.iloc[:64].notna().to_numpy())
-    return s.iloc[present[0]] if len(present) else None
+    """The first non-null value (a short head first: it nearly always holds one)."""
+    for part in (s.iloc[:64], s):
+        present = np.flatnonzero(part.notna().to_numpy())
+        if len(present):
+            return part.iloc[present[0]]
+    return None
 
 
 def _first_is_mapping(s: pd.Series) -> bool:
