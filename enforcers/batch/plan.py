@@ -19,6 +19,7 @@ import numpy.typing as npt
 from contracts import Contract, QualityType, Severity
 from enforcers.batch.cel_columns import CompiledColumns, compile_columns
 from enforcers.batch.report import REDACTED, Category
+from enforcers.batch.rowwise import plain_value
 from enforcers.batch.spec import ColumnCheck, ColumnSpec, NotChecked, TableSpec, Unmappable
 from enforcers.reporting import redact
 
@@ -262,17 +263,6 @@ def unique_keys(spec: TableSpec) -> list[tuple[str, ...]]:
     return keys
 
 
-def _as_json(value: Any) -> Any:
-    """`value` with arrays (numpy's, at any depth: pandas from Arrow) and tuples as lists."""
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if isinstance(value, list | tuple):
-        return [_as_json(v) for v in value]
-    if isinstance(value, Mapping):
-        return {k: _as_json(v) for k, v in value.items()}
-    return value
-
-
 def pii_redact(spec: TableSpec, row: Mapping[str, Any]) -> dict[str, Any]:
     """`row` as a sample may show it: PII columns redacted, and PII fields inside a column's
     nested value (a list of objects, a struct), as the record validator's samples are."""
@@ -283,7 +273,7 @@ def pii_redact(spec: TableSpec, row: Mapping[str, Any]) -> dict[str, Any]:
             continue
         inner = [tuple(p[len(key) + 1 :].split(".")) for p in spec.pii if p.startswith(key + ".")]
         if inner:
-            value = _as_json(value)
+            value = plain_value(value, nulls=True)  # numpy arrays at any depth too
         if not inner or value is None or isinstance(value, bool | int | float):
             out[key] = value
         elif isinstance(value, Mapping | list):

@@ -22,7 +22,7 @@ from enforcers.cel_python import CelEvaluationError, compile_cel
 if TYPE_CHECKING:
     from enforcers.batch.plan import RuleSpec
 
-__all__ = ["evaluate_rows", "items_validator", "needed_columns"]
+__all__ = ["evaluate_rows", "items_validator", "needed_columns", "plain_value"]
 
 
 def needed_columns(reads: Iterable[str], columns: Sequence[str]) -> list[str]:
@@ -51,10 +51,10 @@ def evaluate_rows(
 
 
 def _deep_plain(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _to_python(v) for k, v in row.items()}
+    return {k: plain_value(v) for k, v in row.items()}
 
 
-def _to_python(value: Any, *, nulls: bool = False, keep: frozenset[str] = frozenset()) -> Any:
+def plain_value(value: Any, *, nulls: bool = False, keep: frozenset[str] = frozenset()) -> Any:
     """`value` as JSON-like Python. A struct holds every field, so a null one may stand for
     an absent key: dropped, as a null cell reads as absent, unless `nulls` keeps them all,
     or it is one of `keep` in the objects of a list (item fields whose schema takes null)."""
@@ -62,9 +62,9 @@ def _to_python(value: Any, *, nulls: bool = False, keep: frozenset[str] = frozen
         value = value.to_list()
     value = _plain(value)
     if isinstance(value, list | tuple):
-        return [_to_python(v, nulls=nulls, keep=keep) for v in value]
+        return [plain_value(v, nulls=nulls, keep=keep) for v in value]
     if isinstance(value, Mapping):
-        plain = ((k, _to_python(v, nulls=nulls)) for k, v in value.items())
+        plain = ((k, plain_value(v, nulls=nulls)) for k, v in value.items())
         return {k: v for k, v in plain if nulls or v is not None or k in keep}
     return value
 
@@ -128,8 +128,8 @@ def _validator(name: str, element_json: str, root_json: str) -> Callable[[Any], 
         # A null item field is a null where its schema takes null, else an absent one (a
         # struct fills the fields an item lacks); failing that, every null as a null.
         return bool(
-            validator.is_valid(_to_python(value, keep=nullable))
-            or validator.is_valid(_to_python(value, nulls=True))
+            validator.is_valid(plain_value(value, keep=nullable))
+            or validator.is_valid(plain_value(value, nulls=True))
         )
 
     return ok

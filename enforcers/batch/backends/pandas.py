@@ -118,7 +118,8 @@ def _is_arrow_decimal(dtype: pd.ArrowDtype) -> bool:
 
 
 def _first_present(s: pd.Series) -> Any:
-    """The first non-null value (a short head first: it nearly always holds one)."""
+    """The first non-null value. A short head nearly always holds one, which spares a null
+    pass over every (long) object column."""
     for part in (s.iloc[:64], s):
         present = np.flatnonzero(part.notna().to_numpy())
         if len(present):
@@ -127,13 +128,7 @@ def _first_present(s: pd.Series) -> Any:
 
 
 def _first_is_mapping(s: pd.Series) -> bool:
-    """Whether the first non-null value is a mapping. A short head nearly always holds a
-    non-null value, which spares a null pass over every (long) object column."""
-    for part in (s.iloc[:64], s):
-        present = np.flatnonzero(part.notna().to_numpy())
-        if len(present):
-            return isinstance(part.iloc[present[0]], Mapping)
-    return False
+    return isinstance(_first_present(s), Mapping)
 
 
 # -- types ------------------------------------------------------------------------------------
