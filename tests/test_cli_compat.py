@@ -1,4 +1,4 @@
-"""`accord diff` and `accord check` through the real console script."""
+"""`accord diff` and `accord check`."""
 
 from __future__ import annotations
 
@@ -9,22 +9,10 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from tests.conftest import ACCORD, EXAMPLES
+from tests.cli import accord
+from tests.conftest import EXAMPLES
 
 ORDERS = (EXAMPLES / "orders.created.yaml").read_text()
-
-
-def run(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [ACCORD, *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=cwd,
-        env=env,
-    )
 
 
 @pytest.fixture
@@ -40,7 +28,7 @@ def pair(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_diff_text_names_changes_and_exits_1(pair: tuple[Path, Path]) -> None:
-    result = run("diff", *map(str, pair))
+    result = accord("diff", *map(str, pair))
     assert result.returncode == 1, result.stderr
     assert "INCOMPATIBLE under BACKWARD (STRICT)" in result.stdout
     assert (
@@ -52,9 +40,9 @@ def test_diff_text_names_changes_and_exits_1(pair: tuple[Path, Path]) -> None:
 
 def test_diff_mode_override_and_same_file(pair: tuple[Path, Path]) -> None:
     old, new = pair
-    assert run("diff", str(old), str(old)).returncode == 0
+    assert accord("diff", str(old), str(old)).returncode == 0
     # Under FORWARD the narrowing is fine but the looser SLA breaks consumers.
-    forward = run("diff", str(old), str(new), "--mode", "FORWARD", "--format", "json")
+    forward = accord("diff", str(old), str(new), "--mode", "FORWARD", "--format", "json")
     assert forward.returncode == 1
     report = json.loads(forward.stdout)
     assert report["mode"] == "FORWARD"
@@ -70,11 +58,11 @@ def test_diff_mode_override_and_same_file(pair: tuple[Path, Path]) -> None:
         "against_version": 1,
         "consumers": [],
     }
-    assert run("diff", str(old), str(new), "--mode", "NONE").returncode == 0
+    assert accord("diff", str(old), str(new), "--mode", "NONE").returncode == 0
 
 
 def test_junit_is_valid_xml_with_one_failure_per_breaking_change(pair: tuple[Path, Path]) -> None:
-    result = run("diff", *map(str, pair), "--mode", "FULL", "--format", "junit")
+    result = accord("diff", *map(str, pair), "--mode", "FULL", "--format", "junit")
     assert result.returncode == 1
     suite = ET.fromstring(result.stdout).find("testsuite")
     assert suite is not None
@@ -84,7 +72,7 @@ def test_junit_is_valid_xml_with_one_failure_per_breaking_change(pair: tuple[Pat
 
 def test_github_annotations_point_at_lines(pair: tuple[Path, Path]) -> None:
     old, new = pair
-    result = run("diff", str(old), str(new), "--format", "github")
+    result = accord("diff", str(old), str(new), "--format", "github")
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"::error file={new},line=")
@@ -98,11 +86,11 @@ def test_bare_json_schemas(tmp_path: Path) -> None:
     old, new = tmp_path / "a.json", tmp_path / "b.json"
     old.write_text('{"type": "object", "properties": {"a": {"type": "string"}}}')
     new.write_text('{"type": "object", "properties": {"a": {"type": ["string", "null"]}}}')
-    assert run("diff", str(old), str(new)).returncode == 0
-    assert run("diff", str(new), str(old)).returncode == 1
+    assert accord("diff", str(old), str(new)).returncode == 0
+    assert accord("diff", str(new), str(old)).returncode == 1
     broken = tmp_path / "c.json"
     broken.write_text('{"type": "strnig"}')
-    result = run("diff", str(old), str(broken))
+    result = accord("diff", str(old), str(broken))
     assert result.returncode == 2 and f"{broken}" in result.stderr and "/type" in result.stderr
 
 
@@ -110,15 +98,14 @@ def test_input_errors_exit_2(tmp_path: Path, pair: tuple[Path, Path]) -> None:
     old, _ = pair
     schema = tmp_path / "s.json"
     schema.write_text("{}")
-    assert run("diff", str(old), str(schema)).returncode == 2
-    assert run("diff", str(old), str(tmp_path / "missing.yaml")).returncode == 2
+    assert accord("diff", str(old), str(schema)).returncode == 2
+    assert accord("diff", str(old), str(tmp_path / "missing.yaml")).returncode == 2
     invalid = tmp_path / "invalid.yaml"
     invalid.write_text(ORDERS.replace("status: active", "status: gone"))
-    result = run("check", str(invalid), "--against", str(old))
+    result = accord("check", str(invalid), "--against", str(old))
     assert result.returncode == 2
     assert f"{invalid}:" in result.stderr and "/status" in result.stderr
-    env = {k: v for k, v in __import__("os").environ.items() if k != "ACCORD_REGISTRY_URL"}
-    assert run("check", str(old), env=env).returncode == 2
+    assert accord("check", str(old)).returncode == 2  # no --against, no ACCORD_REGISTRY_URL
 
 
 def test_check_against_git_revision(tmp_path: Path) -> None:
@@ -133,19 +120,21 @@ def test_check_against_git_revision(tmp_path: Path) -> None:
     git("init", "-q")
     git("add", ".")
     git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "v1")
-    assert run("check", "contracts/orders.yaml", "--against", "git:HEAD", cwd=repo).returncode == 0
+    assert (
+        accord("check", "contracts/orders.yaml", "--against", "git:HEAD", cwd=repo).returncode == 0
+    )
     contract.write_text(ORDERS.replace("minItems: 1", "minItems: 2"))
-    result = run("check", "contracts/orders.yaml", "--against", "git:HEAD", cwd=repo)
+    result = accord("check", "contracts/orders.yaml", "--against", "git:HEAD", cwd=repo)
     assert result.returncode == 1 and "MIN_ITEMS_INCREASED" in result.stdout
     # Run from another directory: the path is resolved relative to its repository.
-    assert run("check", str(contract), "--against", "git:HEAD").returncode == 1
+    assert accord("check", str(contract), "--against", "git:HEAD").returncode == 1
     new_file = repo / "contracts" / "new.yaml"
     new_file.write_text(ORDERS.replace("name: orders.created", "name: orders.new"))
     git("add", ".")
-    assert run("check", str(new_file), "--against", "git:HEAD").returncode == 0
+    assert accord("check", str(new_file), "--against", "git:HEAD").returncode == 0
     # A revision that does not exist is an input error, not "a new file": a typo in CI
     # must not pass every check.
-    typo = run("check", str(contract), "--against", "git:origin/mian")
+    typo = accord("check", str(contract), "--against", "git:origin/mian")
     assert typo.returncode == 2 and "git revision 'origin/mian' not found" in typo.stderr
 
 
@@ -156,19 +145,19 @@ def test_machine_formats_are_not_wrapped(tmp_path: Path) -> None:
     old, new = tmp_path / long / "old & older.yaml", tmp_path / long / "new & newer.yaml"
     old.write_text(ORDERS)
     new.write_text(ORDERS.replace("maxLength: 32", "maxLength: 16"))
-    github = run("diff", str(old), str(new), "--format", "github")
+    github = accord("diff", str(old), str(new), "--format", "github")
     assert github.returncode == 1
     assert all(line.startswith("::") for line in github.stdout.splitlines()), github.stdout
     assert f"file={new}," in github.stdout
-    junit = run("check", str(new), "--against", str(old), "--format", "junit")
+    junit = accord("check", str(new), "--against", str(old), "--format", "junit")
     ET.fromstring(junit.stdout)  # well-formed, "&" escaped whole
-    as_json = run("diff", str(old), str(new), "--format", "json")
+    as_json = accord("diff", str(old), str(new), "--format", "json")
     assert json.loads(as_json.stdout)["compatible"] is False
 
 
 def test_brackets_in_file_names_are_printed(tmp_path: Path) -> None:
     missing = tmp_path / "x[/b].yaml"
-    result = run("diff", str(missing), str(missing))
+    result = accord("diff", str(missing), str(missing))
     assert result.returncode == 2 and "x[/b].yaml" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -186,14 +175,18 @@ def test_check_several_files_against_git(tmp_path: Path) -> None:
     ):
         subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
     bad.write_text(bad.read_text().replace("minimum: 1\n", "minimum: 2\n", 1))
-    result = run("check", "a.yaml", "b.yaml", "--against", "git:HEAD", "--format", "json", cwd=repo)
+    result = accord(
+        "check", "a.yaml", "b.yaml", "--against", "git:HEAD", "--format", "json", cwd=repo
+    )
     assert result.returncode == 1
     reports = json.loads(result.stdout)
     assert [(r["subject"], r["compatible"]) for r in reports] == [
         ("orders.created", True),
         ("orders.other", False),
     ]
-    junit = run("check", "a.yaml", "b.yaml", "--against", "git:HEAD", "--format", "junit", cwd=repo)
+    junit = accord(
+        "check", "a.yaml", "b.yaml", "--against", "git:HEAD", "--format", "junit", cwd=repo
+    )
     suites = ET.fromstring(junit.stdout).findall("testsuite")
     assert [s.get("failures") for s in suites] == ["0", "1"]
 
@@ -207,6 +200,6 @@ def test_a_change_cannot_turn_off_its_own_check(tmp_path: Path) -> None:
         ORDERS.replace("maxLength: 32", "maxLength: 16").replace("mode: BACKWARD", "mode: NONE")
     )
     for args in (["check", str(new), "--against", str(old)], ["diff", str(old), str(new)]):
-        result = run(*args)
+        result = accord(*args)
         assert result.returncode == 1, (args, result.stdout, result.stderr)
         assert "INCOMPATIBLE under BACKWARD" in result.stdout

@@ -1,4 +1,4 @@
-"""`accord lint` through the real console script."""
+"""`accord lint`; `--help` and `--version` through the installed console script."""
 
 from __future__ import annotations
 
@@ -6,23 +6,24 @@ import json
 import subprocess
 from pathlib import Path
 
+from tests.cli import accord
 from tests.conftest import ACCORD, EXAMPLE_FILES
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def script(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([ACCORD, *args], capture_output=True, text=True, check=False)
 
 
 def test_help_lists_commands_and_version() -> None:
-    help_text = run("--help")
+    help_text = script("--help")
     assert help_text.returncode == 0
     assert "lint" in help_text.stdout
-    version = run("--version")
+    version = script("--version")
     assert version.returncode == 0 and version.stdout.startswith("accord ")
 
 
 def test_examples_lint_clean() -> None:
-    result = run("lint", *map(str, EXAMPLE_FILES))
+    result = accord("lint", *map(str, EXAMPLE_FILES))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "\x1b[" not in result.stdout  # no colour codes when not on a terminal
 
@@ -34,7 +35,7 @@ def test_broken_file_exits_1_and_names_file_line_and_path(tmp_path: Path) -> Non
         "schema: {type: object, properties: {id: {type: 5}}}\n"
         "semantics: {nope: {unit: s}}\n"
     )
-    result = run("lint", str(bad))
+    result = accord("lint", str(bad))
     assert result.returncode == 1
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith(
@@ -47,7 +48,7 @@ def test_broken_file_exits_1_and_names_file_line_and_path(tmp_path: Path) -> Non
 def test_json_format(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"name": "demo.events", "owner": {"team": "demo"}, "schema": {}, "tagz": []}')
-    result = run("lint", "--format", "json", str(bad))
+    result = accord("lint", "--format", "json", str(bad))
     assert result.returncode == 1
     [report] = json.loads(result.stdout)
     assert report["problems"][0]["path"] == "/tagz"
@@ -57,7 +58,7 @@ def test_json_format(tmp_path: Path) -> None:
 def test_unreadable_input_exits_2_on_stderr(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("name: [unclosed\n")
-    result = run("lint", str(broken), str(tmp_path / "missing.yaml"))
+    result = accord("lint", str(broken), str(tmp_path / "missing.yaml"))
     assert result.returncode == 2
     assert f"{broken}:2: invalid YAML" in result.stderr
     assert "missing.yaml: cannot read" in result.stderr
@@ -65,8 +66,8 @@ def test_unreadable_input_exits_2_on_stderr(tmp_path: Path) -> None:
 
 
 def test_usage_error_exits_2() -> None:
-    assert run("lint").returncode == 2
-    assert run("no-such-command").returncode == 2
+    assert accord("lint").returncode == 2
+    assert accord("no-such-command").returncode == 2
 
 
 def test_json_nested_too_deep_is_an_input_error(tmp_path: Path) -> None:
@@ -78,6 +79,6 @@ def test_json_nested_too_deep_is_an_input_error(tmp_path: Path) -> None:
         + "}" * 400
         + "}"
     )
-    result = run("lint", str(deep))
+    result = accord("lint", str(deep))
     assert result.returncode == 2, result.stderr
     assert "deep.json: invalid JSON: nested more than 300 levels deep" in result.stderr

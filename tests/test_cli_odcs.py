@@ -1,10 +1,8 @@
-"""`accord import odcs` and `accord export odcs` through the real console script."""
+"""`accord import odcs` and `accord export odcs`."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,35 +12,26 @@ import yaml
 
 from contracts import load_file
 from contracts.odcs import API_VERSION, validate_odcs
-from tests.conftest import ACCORD, EXAMPLE_FILES, EXAMPLES
+from tests.cli import accord
+from tests.conftest import EXAMPLE_FILES, EXAMPLES
 from tests.processes import running_registry
 
 DATA = Path(__file__).parent / "data" / "odcs"
 FULL, SINGLE = DATA / "full.odcs.yaml", DATA / "single.odcs.yaml"
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [ACCORD, *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
-
-
 def test_help_lists_import_and_export() -> None:
-    result = run("--help")
+    result = accord("--help")
     assert "import" in result.stdout and "export" in result.stdout
-    assert "odcs" in run("import", "--help").stdout
-    assert "odcs" in run("export", "--help").stdout
+    assert "odcs" in accord("import", "--help").stdout
+    assert "odcs" in accord("export", "--help").stdout
 
 
 # -- import ------------------------------------------------------------------------------------
 
 
 def test_import_to_stdout_with_warnings_on_stderr(tmp_path: Path) -> None:
-    result = run("import", "odcs", str(SINGLE))
+    result = accord("import", "odcs", str(SINGLE))
     assert result.returncode == 0, result.stderr
     contract = yaml.safe_load(result.stdout)
     assert contract["name"] == "payments" and contract["status"] == "draft"
@@ -52,21 +41,21 @@ def test_import_to_stdout_with_warnings_on_stderr(tmp_path: Path) -> None:
     assert "physicalType" in result.stderr
     out = tmp_path / "payments.yaml"
     out.write_text(result.stdout)
-    assert run("lint", str(out)).returncode == 0
+    assert accord("lint", str(out)).returncode == 0
 
 
 def test_import_several_schema_objects_into_a_directory(tmp_path: Path) -> None:
     target = tmp_path / "contracts"
-    result = run("import", "odcs", str(FULL), "-o", str(target))
+    result = accord("import", "odcs", str(FULL), "-o", str(target))
     assert result.returncode == 0, result.stderr
     written = sorted(p.name for p in target.iterdir())
     assert written == ["line_items.yaml", "orders.yaml"]
     assert f"wrote {target / 'orders.yaml'}" in result.stderr
     assert "not enforced by Accord" in result.stderr  # the SQL check
-    lint = run("lint", *map(str, target.iterdir()))
+    lint = accord("lint", *map(str, target.iterdir()))
     assert lint.returncode == 0, lint.stdout
     # ... and back: the same document, apart from the ODCS version it is written in
-    back = run("export", "odcs", str(target / "orders.yaml"), str(target / "line_items.yaml"))
+    back = accord("export", "odcs", str(target / "orders.yaml"), str(target / "line_items.yaml"))
     assert back.returncode == 0, back.stderr
     original = {**yaml.safe_load(FULL.read_text()), "apiVersion": API_VERSION}
     assert json.dumps(yaml.safe_load(back.stdout), sort_keys=True) == json.dumps(
@@ -76,17 +65,17 @@ def test_import_several_schema_objects_into_a_directory(tmp_path: Path) -> None:
 
 def test_import_one_contract_to_a_json_file(tmp_path: Path) -> None:
     out = tmp_path / "nested" / "payments.json"
-    result = run("import", "odcs", str(SINGLE), "-o", str(out))
+    result = accord("import", "odcs", str(SINGLE), "-o", str(out))
     assert result.returncode == 0, result.stderr
     assert json.loads(out.read_text())["name"] == "payments"
     assert result.stdout == ""
 
 
 def test_import_several_to_stdout_is_a_yaml_stream() -> None:
-    result = run("import", "odcs", str(FULL))
+    result = accord("import", "odcs", str(FULL))
     assert result.returncode == 0
     assert [d["name"] for d in yaml.safe_load_all(result.stdout)] == ["orders", "line_items"]
-    as_json = run("import", "odcs", str(FULL), "--format", "json")
+    as_json = accord("import", "odcs", str(FULL), "--format", "json")
     assert [d["name"] for d in json.loads(as_json.stdout)] == ["orders", "line_items"]
 
 
@@ -96,7 +85,7 @@ def test_import_invalid_odcs_exits_1_naming_file_line_and_path(tmp_path: Path) -
         "apiVersion: v3.2.0\nkind: DataContract\nid: x\nversion: '1'\nschema:\n"
         "  - name: t\n    properties:\n      - name: a\n        logicalType: text\n"
     )
-    result = run("import", "odcs", str(bad))
+    result = accord("import", "odcs", str(bad))
     assert result.returncode == 1
     assert f"{bad}:9: error: /schema/0/properties/0/logicalType:" in result.stderr
     assert result.stdout == ""
@@ -107,7 +96,7 @@ def test_import_that_makes_an_invalid_contract_exits_1(tmp_path: Path) -> None:
     doc["schema"][0]["properties"][0]["logicalTypeOptions"] = {"pattern": "([unclosed"}
     bad = tmp_path / "bad.odcs.yaml"
     bad.write_text(yaml.safe_dump(doc))
-    result = run("import", "odcs", str(bad))
+    result = accord("import", "odcs", str(bad))
     assert result.returncode == 1
     assert f"{bad}" in result.stderr and "/schema/0" in result.stderr
     assert "/schema/properties/payment_id/pattern" in result.stderr
@@ -116,11 +105,11 @@ def test_import_that_makes_an_invalid_contract_exits_1(tmp_path: Path) -> None:
 def test_import_unreadable_input_exits_2(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("schema: [unclosed\n")
-    result = run("import", "odcs", str(broken))
+    result = accord("import", "odcs", str(broken))
     assert result.returncode == 2 and str(broken) in result.stderr
-    missing = run("import", "odcs", str(tmp_path / "missing.yaml"))
+    missing = accord("import", "odcs", str(tmp_path / "missing.yaml"))
     assert missing.returncode == 2 and "missing.yaml" in missing.stderr
-    assert run("import", "odcs").returncode == 2  # usage
+    assert accord("import", "odcs").returncode == 2  # usage
 
 
 # -- export ------------------------------------------------------------------------------------
@@ -134,22 +123,22 @@ def exported(text: str) -> dict[str, Any]:
 
 def test_export_a_file_to_stdout_and_to_a_file(tmp_path: Path) -> None:
     orders = EXAMPLES / "orders.created.yaml"
-    result = run("export", "odcs", str(orders))
+    result = accord("export", "odcs", str(orders))
     assert result.returncode == 0, result.stderr
     doc = exported(result.stdout)
     assert doc["schema"][0]["name"] == "orders.created" and doc["version"] == "1.0.0"
     out = tmp_path / "orders.odcs.json"
-    written = run("export", "odcs", str(orders), "-o", str(out))
+    written = accord("export", "odcs", str(orders), "-o", str(out))
     assert written.returncode == 0 and written.stdout == ""
     assert json.loads(out.read_text()) == doc
     # and the file imports back to the same contract
-    back = run("import", "odcs", str(out), "-o", str(tmp_path / "back.yaml"))
+    back = accord("import", "odcs", str(out), "-o", str(tmp_path / "back.yaml"))
     assert back.returncode == 0 and back.stderr.startswith("wrote")
     assert load_file(str(tmp_path / "back.yaml")) == load_file(str(orders))
 
 
 def test_export_several_files_gives_one_document() -> None:
-    result = run("export", "odcs", *map(str, EXAMPLE_FILES))
+    result = accord("export", "odcs", *map(str, EXAMPLE_FILES))
     assert result.returncode == 0, result.stderr
     assert len(exported(result.stdout)["schema"]) == 3
 
@@ -157,7 +146,7 @@ def test_export_several_files_gives_one_document() -> None:
 def test_export_an_invalid_contract_exits_1_naming_file_and_path(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: demo.events\nowner: {team: demo}\nschema: {}\nstatsu: active\n")
-    result = run("export", "odcs", str(bad))
+    result = accord("export", "odcs", str(bad))
     assert result.returncode == 1
     assert f"{bad}:4: error: /statsu: unknown key" in result.stderr
     assert result.stdout == ""
@@ -166,14 +155,14 @@ def test_export_an_invalid_contract_exits_1_naming_file_and_path(tmp_path: Path)
 def test_export_unreadable_file_exits_2(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("name: [unclosed\n")
-    result = run("export", "odcs", str(broken))
+    result = accord("export", "odcs", str(broken))
     assert result.returncode == 2 and str(broken) in result.stderr
-    missing = run("export", "odcs", str(tmp_path / "nope.yaml"))
+    missing = accord("export", "odcs", str(tmp_path / "nope.yaml"))
     assert missing.returncode == 2 and "nope.yaml" in missing.stderr
 
 
 def test_export_by_name_from_an_unreachable_registry_exits_2() -> None:
-    result = run("export", "odcs", "orders.created", "--registry", "http://127.0.0.1:9")
+    result = accord("export", "odcs", "orders.created", "--registry", "http://127.0.0.1:9")
     assert result.returncode == 2
     assert "orders.created" in result.stderr and "unreachable" in result.stderr
 
@@ -187,12 +176,12 @@ def registry_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_export_by_name_from_the_registry(registry_url: str) -> None:
-    result = run("export", "odcs", "orders.created", env={"ACCORD_REGISTRY_URL": registry_url})
+    result = accord("export", "odcs", "orders.created", env={"ACCORD_REGISTRY_URL": registry_url})
     assert result.returncode == 0, result.stderr
     doc = exported(result.stdout)
     assert doc["version"] == "1"  # the registry's version of the contract
     assert doc["schema"][0]["name"] == "orders.created"
-    pinned = run("export", "odcs", "orders.created@1", "--registry", registry_url)
+    pinned = accord("export", "odcs", "orders.created@1", "--registry", registry_url)
     assert pinned.returncode == 0 and yaml.safe_load(pinned.stdout) == doc
-    missing = run("export", "odcs", "no.such.contract", "--registry", registry_url)
+    missing = accord("export", "odcs", "no.such.contract", "--registry", registry_url)
     assert missing.returncode == 2 and "no.such.contract" in missing.stderr

@@ -1,9 +1,7 @@
-"""`accord serve`, `accord publish` and `accord db` through the real console script."""
+"""`accord serve` (a real process), `accord publish` and `accord db`."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,18 +11,9 @@ import sqlalchemy as sa
 import yaml
 
 from registry.migrate import head_revision
-from tests.conftest import ACCORD, EXAMPLE_FILES, EXAMPLES
+from tests.cli import accord
+from tests.conftest import EXAMPLE_FILES, EXAMPLES
 from tests.processes import free_port, running_registry
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [ACCORD, *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +32,7 @@ def test_serve_migrates_and_loads_the_examples(registry_url: str) -> None:
 
 
 def test_publish_examples_again_is_idempotent(registry_url: str) -> None:
-    result = run("publish", *map(str, EXAMPLE_FILES), "--registry", registry_url)
+    result = accord("publish", *map(str, EXAMPLE_FILES), "--registry", registry_url)
     assert result.returncode == 0, result.stderr
     assert f"{EXAMPLES / 'orders.created.yaml'}: orders.created version 1 (existing)" in (
         result.stdout
@@ -56,7 +45,7 @@ def test_publish_new_and_incompatible_versions(registry_url: str, tmp_path: Path
     doc["schema"]["properties"]["gift_wrap"] = {"type": "boolean"}
     added = tmp_path / "added.yaml"
     added.write_text(yaml.safe_dump(doc))
-    created = run("publish", str(added), env={"ACCORD_REGISTRY_URL": registry_url})
+    created = accord("publish", str(added), env={"ACCORD_REGISTRY_URL": registry_url})
     assert created.returncode == 0, created.stderr
     assert created.stdout.strip() == f"{added}: orders.created version 2 (created)"
 
@@ -64,7 +53,7 @@ def test_publish_new_and_incompatible_versions(registry_url: str, tmp_path: Path
     del doc["quality"][1]  # it names coupon_code
     removed = tmp_path / "removed.yaml"
     removed.write_text(yaml.safe_dump(doc))
-    refused = run("publish", str(removed), "--registry", registry_url)
+    refused = accord("publish", str(removed), "--registry", registry_url)
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert str(removed) in refused.stderr and "incompatible" in refused.stderr
     assert "PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL /schema/properties/coupon_code" in (
@@ -75,26 +64,26 @@ def test_publish_new_and_incompatible_versions(registry_url: str, tmp_path: Path
 def test_publish_input_errors_name_the_file_and_path(registry_url: str, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: demo.events\nowner: {team: demo}\ndescripton: typo\nschema: {}\n")
-    result = run("publish", str(bad), "--registry", registry_url)
+    result = accord("publish", str(bad), "--registry", registry_url)
     assert result.returncode == 2
     assert f"{bad}:3: error: /descripton: unknown key" in result.stderr
 
     broken = tmp_path / "broken.yaml"
     broken.write_text("name: [unclosed\n")
-    result = run("publish", str(broken), "--registry", registry_url)
+    result = accord("publish", str(broken), "--registry", registry_url)
     assert result.returncode == 2 and str(broken) in result.stderr
 
-    missing = run("publish", str(tmp_path / "nope.yaml"), "--registry", registry_url)
+    missing = accord("publish", str(tmp_path / "nope.yaml"), "--registry", registry_url)
     assert missing.returncode == 2 and "nope.yaml" in missing.stderr
 
     # A good file and a bad one: the good one is published, the exit code is the worst.
-    mixed = run("publish", str(EXAMPLE_FILES[0]), str(bad), "--registry", registry_url)
+    mixed = accord("publish", str(EXAMPLE_FILES[0]), str(bad), "--registry", registry_url)
     assert mixed.returncode == 2 and "(existing)" in mixed.stdout
 
 
 def test_publish_to_an_unreachable_registry(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    result = run("publish", str(EXAMPLE_FILES[0]), "--registry", url)
+    result = accord("publish", str(EXAMPLE_FILES[0]), "--registry", url)
     assert result.returncode == 2
     assert "cannot reach the registry" in result.stderr and str(EXAMPLE_FILES[0]) in result.stderr
 
@@ -121,7 +110,7 @@ def test_publish_to_something_that_is_not_a_registry(tmp_path: Path) -> None:
     Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
-        result = run("publish", str(EXAMPLE_FILES[0]), "--registry", url)
+        result = accord("publish", str(EXAMPLE_FILES[0]), "--registry", url)
     finally:
         server.shutdown()
     assert result.returncode == 2, result.stderr
@@ -130,10 +119,10 @@ def test_publish_to_something_that_is_not_a_registry(tmp_path: Path) -> None:
 
 
 def test_token_lifetimes_out_of_range_are_input_errors(tmp_path: Path) -> None:
-    env = {**os.environ, "ACCORD_DATABASE_URL": f"sqlite:///{tmp_path / 'tokens.db'}"}
-    assert run("db", "upgrade", env=env).returncode == 0
+    env = {"ACCORD_DATABASE_URL": f"sqlite:///{tmp_path / 'tokens.db'}"}
+    assert accord("db", "upgrade", env=env).returncode == 0
     for expires, message in (("99999999d", "beyond the year 9999"), ("P0D", "some time")):
-        result = run(
+        result = accord(
             "token", "create", "--role", "producer", "--team", "t", "--expires", expires, env=env
         )
         assert result.returncode == 2 and message in result.stderr, result.stderr
@@ -151,16 +140,16 @@ def test_db_upgrade_and_downgrade(tmp_path: Path) -> None:
         finally:
             engine.dispose()
 
-    up = run("db", "upgrade", env=env)
+    up = accord("db", "upgrade", env=env)
     assert up.returncode == 0, up.stderr
     assert f"revision {head_revision()}" in up.stdout and "breaches" in tables()
-    down = run("db", "downgrade", "base", env=env)
+    down = accord("db", "downgrade", "base", env=env)
     assert down.returncode == 0, down.stderr
     assert "base (empty)" in down.stdout and tables() == set()
-    assert run("db", "upgrade", "head", env=env).returncode == 0
+    assert accord("db", "upgrade", "head", env=env).returncode == 0
     assert "contract_versions" in tables()
 
-    unknown = run("db", "upgrade", "nonsense", env=env)
+    unknown = accord("db", "upgrade", "nonsense", env=env)
     assert unknown.returncode == 2 and "nonsense" in unknown.stderr
-    bad_url = run("db", "upgrade", env={"ACCORD_DATABASE_URL": "mysql://x/y"})
+    bad_url = accord("db", "upgrade", env={"ACCORD_DATABASE_URL": "mysql://x/y"})
     assert bad_url.returncode == 2 and "ACCORD_DATABASE_URL" in bad_url.stderr

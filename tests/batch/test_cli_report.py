@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import httpx
@@ -13,19 +12,19 @@ from alembic import command
 
 from registry.migrate import alembic_config
 from tests.batch.corrupt import COLUMNS, DOCUMENT, records
-from tests.conftest import ACCORD
+from tests.cli import Ran, accord
 from tests.processes import free_port, running_registry
 
 pytestmark = pytest.mark.slow
 
 
-def validate(data: Path, registry: str, cwd: Path, run_id: str) -> subprocess.CompletedProcess[str]:
+def validate(data: Path, registry: str, cwd: Path, run_id: str) -> Ran:
     # A local contract file: validation needs no registry, only the reports go there.
     contract = str(cwd / "shop.orders.json")
-    return subprocess.run(
-        [ACCORD, "validate", str(data), "--contract", contract, "--format", "json",
-         "--report", "--registry", registry, "--job", "nightly", "--run-id", run_id],
-        capture_output=True, text=True, timeout=120, cwd=cwd,
+    return accord(
+        "validate", str(data), "--contract", contract, "--format", "json",
+        "--report", "--registry", registry, "--job", "nightly", "--run-id", run_id,
+        cwd=cwd,
     )  # fmt: skip
 
 

@@ -1,9 +1,8 @@
-"""`accord validate` on CSV, Parquet and JSON Lines, through the installed console script."""
+"""`accord validate` on CSV, Parquet and JSON Lines."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import polars as pl
@@ -11,14 +10,14 @@ import pyarrow as pa
 import pytest
 
 from tests.batch.corrupt import COLUMNS, DOCUMENT, EXPECTED, records
-from tests.conftest import ACCORD
+from tests.cli import Ran, accord
 
 # The CLI judges freshness against the clock: the data are from 2024, so it fails as in
 # EXPECTED (which was computed for a `now` two hours after the newest row).
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([ACCORD, "validate", *args], capture_output=True, text=True, timeout=120)
+def run(*args: str) -> Ran:
+    return accord("validate", *args)
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -23,7 +21,7 @@ from registry.monitoring.sealing import SecretSealer, new_key
 from registry.monitoring.webhooks import reseal_secrets, verify
 from registry.settings import Settings
 from registry.tables import WebhookRow
-from tests.conftest import ACCORD
+from tests.cli import accord
 from tests.monitoring.conftest import (
     Receiver,
     observation,
@@ -185,32 +183,26 @@ def test_a_downgrade_past_sealing_refuses_to_strand_sealed_secrets(
     command.upgrade(config, "head")
 
 
-def _accord(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [ACCORD, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=60
-    )
-
-
 def test_the_cli_makes_keys_and_reseals(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'accord.db'}"
-    made = _accord("db", "new-key", env={})
+    made = accord("db", "new-key", env={})
     assert made.returncode == 0, made.stderr
     key = made.stdout.strip()
     assert Settings.from_env({"ACCORD_SECRET_KEY": key}).secret_keys == (key,)
-    assert _accord("db", "upgrade", env={"ACCORD_DATABASE_URL": url}).returncode == 0
+    assert accord("db", "upgrade", env={"ACCORD_DATABASE_URL": url}).returncode == 0
     settings = Settings(database_url=url, auth=False, sla_interval=0, webhook_interval=0)
     with running(settings) as (app, client):
         hook = hook_id(client, "https://hooks.example.com/a", secret=SECRET)
-    keyless = _accord("db", "reseal", env={"ACCORD_DATABASE_URL": url, "ACCORD_SECRET_KEY": ""})
+    keyless = accord("db", "reseal", env={"ACCORD_DATABASE_URL": url, "ACCORD_SECRET_KEY": ""})
     assert keyless.returncode == 2 and "ACCORD_SECRET_KEY is not set" in keyless.stderr
-    sealed = _accord("db", "reseal", env={"ACCORD_DATABASE_URL": url, "ACCORD_SECRET_KEY": key})
+    sealed = accord("db", "reseal", env={"ACCORD_DATABASE_URL": url, "ACCORD_SECRET_KEY": key})
     assert sealed.returncode == 0, sealed.stderr
     assert "sealed 1 webhook secret" in sealed.stderr
     with running(settings, key) as (app, _client):
         text, is_sealed = stored(app, hook)
         assert is_sealed and SecretSealer([key]).unseal(text, is_sealed) == SECRET
     other = new_key()
-    lost = _accord("db", "reseal", env={"ACCORD_DATABASE_URL": url, "ACCORD_SECRET_KEY": other})
+    lost = accord("db", "reseal", env={"ACCORD_DATABASE_URL": url, "ACCORD_SECRET_KEY": other})
     assert lost.returncode == 1 and "no longer in" in lost.stderr
-    malformed = _accord("db", "reseal", env={"ACCORD_DATABASE_URL": url, "ACCORD_SECRET_KEY": "x"})
+    malformed = accord("db", "reseal", env={"ACCORD_DATABASE_URL": url, "ACCORD_SECRET_KEY": "x"})
     assert malformed.returncode == 2 and "key 1 is not a Fernet key" in malformed.stderr

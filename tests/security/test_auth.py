@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +21,7 @@ from jwt.algorithms import RSAAlgorithm
 from registry.app import create_app
 from registry.auth.tokens import CACHE_SECONDS, parse_token
 from registry.settings import Settings
-from tests.conftest import ACCORD
+from tests.cli import Ran, accord
 from tests.processes import running_registry
 from tests.security.conftest import OWN, Secured, bearer, contract_doc, make_token, secure_settings
 
@@ -102,12 +101,8 @@ def test_tokens_are_stored_hashed_and_revocation_and_expiry_apply(secured: Secur
 
 
 def test_cli_creates_lists_and_revokes_tokens(database_url: str, tmp_path: Path) -> None:
-    env = {"ACCORD_DATABASE_URL": database_url, "PATH": str(Path(ACCORD).parent)}
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [ACCORD, "token", *args], capture_output=True, text=True, env=env, timeout=60
-        )
+    def run(*args: str) -> Ran:
+        return accord("token", *args, env={"ACCORD_DATABASE_URL": database_url})
 
     created = run("create", "--team", OWN, "--role", "producer", "--name", "ci", "--expires", "30d")
     assert created.returncode == 0, created.stderr
