@@ -155,11 +155,15 @@ class ColumnSpec:
     present_with: str | None = None
     element_schema: Mapping[str, Any] | None = None  # arrays: checked row-wise if present
     element_root: Mapping[str, Any] | None = None  # the root's $defs, for the element's $refs
+    # An object with declared properties: they are columns of their own, so a table holds
+    # this column only for values that are not objects ("customer": "C2"), which its type
+    # check fails.
+    split: bool = False
 
     @property
     def container(self) -> bool:
         """Arrays and free-form objects: a flat table need not hold them."""
-        return self.kind in ("array", "object")
+        return self.kind in ("array", "object") and not self.split
 
     @property
     def temporal(self) -> str | None:
@@ -187,6 +191,20 @@ class TableSpec:
         return None
 
     @property
+    def whole(self) -> list[str]:
+        """Declared columns a frame keeps as they are: not split into dotted columns."""
+        return [c.name for c in self.columns if not c.split]
+
+    @property
+    def split(self) -> list[str]:
+        """Declared objects with properties: a frame holds their fields as dotted columns.
+
+        Rules do not see a column of such a name: it holds only values that are not objects,
+        which fail their type check (and the record validator runs no rules on them).
+        """
+        return [c.name for c in self.columns if c.split]
+
+    @property
     def integers(self) -> frozenset[str]:
         """Columns the contract types integer."""
         return frozenset(c.name for c in self.columns if c.kind == "integer")
@@ -197,7 +215,7 @@ class TableSpec:
     def undeclared(self, columns: list[str]) -> dict[str, str]:
         """Columns an object with ``additionalProperties: false`` forbids: {column: object}."""
         found: dict[str, str] = {}
-        declared = {c.name for c in self.columns}
+        declared = set(self.whole)
         for name in columns:
             if name in declared or any(name.startswith(d + ".") for d in declared):
                 continue
@@ -402,6 +420,7 @@ class _Builder:
                     self.note(dotted, "a field that is an object or a scalar cannot be a column")
                     continue
                 if any(n.get("properties") for n in child_nodes):
+                    self.columns.append(ColumnSpec(dotted, "object", False, True, split=True))
                     self.walk(
                         child_nodes,
                         path,

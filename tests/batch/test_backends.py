@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import warnings
+from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
@@ -15,9 +17,11 @@ from hypothesis import strategies as st
 
 from contracts import Contract
 from enforcers import ValidationReport, validate
+from enforcers.batch.files import validate_file
 from enforcers.batch.spec import FORMAT_QUICK
 from enforcers.cel_python import CelEvaluationError, compile_cel
 from enforcers.patterns import for_engine
+from enforcers.record_validator import validator_for
 from tests.batch.corrupt import COLUMNS, CONTRACT, EXPECTED, NOW, records
 
 warnings.filterwarnings("ignore", message=".*pandas >= 3.0.0.*")
@@ -414,6 +418,89 @@ def test_an_integer_field_stored_as_floats_is_integers_to_rules(
         report = validate(frame, contract)
         assert report.check("r").failed_rows == failed, report.backend
         assert report.rules_row_wise == 0
+
+
+CUSTOMER = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"email": {"type": "string"}, "name": {"type": "string"}},
+}
+SHAPED = Contract.from_document(
+    {
+        "name": "shop.shaped",
+        "owner": {"team": "checkout"},
+        "schema": {
+            "type": "object",
+            "properties": {"id": {"type": "string"}, "customer": CUSTOMER},
+        },
+        "rules": [
+            {
+                "name": "mail",
+                "expression": "!has(this.customer) || !has(this.customer.email) "
+                "|| this.customer.email.contains('@')",
+            }
+        ],
+    }
+)
+SHAPED_ROWS = [
+    {"id": "1", "customer": {"email": "a@b.co"}},
+    {"id": "2", "customer": "C2"},  # not an object
+    {"id": "3"},
+    {"id": "4", "customer": {"email": "c@d.co", "vip": True}},  # an undeclared field
+    {"id": "5", "customer": [1]},  # not an object
+    {"id": "6", "customer": {"email": "nobody"}},  # breaks the rule
+]
+
+
+def _shaped_failures(report: ValidationReport) -> dict[str, list[int] | int]:
+    return {
+        c.name: c.failing_indices if report.backend == "pandas" else c.failed_rows
+        for c in report.checks
+        if not c.passed
+    }
+
+
+def test_a_value_that_is_not_the_declared_object_fails_its_type(tmp_path: Path) -> None:
+    per_record = validator_for(SHAPED)
+    assert [i for i, r in enumerate(SHAPED_ROWS) if not per_record.is_valid(r)] == [1, 3, 4, 5]
+    report = validate(pd.DataFrame(SHAPED_ROWS), SHAPED)
+    assert _shaped_failures(report) == {
+        "customer: type": [1, 4],
+        "customer.vip: additionalProperties": [3],
+        "mail": [5],
+    }
+    assert report.rules_row_wise == 0  # rules read the fields, not the leftover column
+    # The first value not an object: the column is split all the same.
+    report = validate(pd.DataFrame(SHAPED_ROWS[1:]), SHAPED)
+    assert _shaped_failures(report) == {
+        "customer: type": [0, 3],
+        "customer.vip: additionalProperties": [2],
+        "mail": [4],
+    }
+    # polars holds one type per column: structs, or something else that fails.
+    assert validate(pl.DataFrame(SHAPED_ROWS[:1] + SHAPED_ROWS[2:4]), SHAPED).passed is False
+    strings = pl.DataFrame({"id": ["1", "2", "3"], "customer": ["C1", None, "C3"]})
+    assert _shaped_failures(validate(strings, SHAPED)) == {"customer: type": 2}
+    assert validate(strings.to_pandas(), SHAPED).check("customer: type").failing_indices == [0, 2]
+    lines = tmp_path / "orders.jsonl"
+    lines.write_text("".join(json.dumps(r) + "\n" for r in SHAPED_ROWS))
+    assert {
+        c.name: c.failing_indices for c in validate_file(lines, SHAPED).checks if not c.passed
+    } == {
+        "customer: type": [1, 4],
+        "customer.vip: additionalProperties": [3],
+        "mail": [5],
+    }
+
+
+@pytest.mark.slow
+def test_spark_fails_a_value_that_is_not_the_declared_object(spark: Any) -> None:
+    strings = spark.createDataFrame([("1", "C1"), ("2", None)], "id string, customer string")
+    assert _shaped_failures(validate(strings, SHAPED)) == {"customer: type": 1}
+    structs = spark.createDataFrame(
+        [("1", ("a@b.co", None))], "id string, customer struct<email string, name string>"
+    )
+    assert validate(structs, SHAPED).passed
 
 
 def test_frames_as_pandas_and_polars_give_them() -> None:

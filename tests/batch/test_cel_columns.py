@@ -225,7 +225,7 @@ def test_examples_compile_to_columns() -> None:
         contract = load_file(str(path))
         from enforcers.batch.spec import table_spec
 
-        columns = [c.name for c in table_spec(contract).columns]
+        columns = table_spec(contract).whole
         df = pd.DataFrame({c: pd.Series([None], dtype="string") for c in columns})
         for rule in contract.rules:
             try:

@@ -67,9 +67,17 @@ def _pa() -> Any:
 # -- flattening -------------------------------------------------------------------------------
 
 
-def flatten(df: pd.DataFrame, keep: Sequence[str] = ()) -> pd.DataFrame:
+def flatten(
+    df: pd.DataFrame, keep: Sequence[str] = (), objects: Sequence[str] = ()
+) -> pd.DataFrame:
     """Columns holding dicts become dotted columns (``customer`` → ``customer.email``), but
-    for `keep` (declared fields: a free-form object is checked whole, as on polars)."""
+    for `keep` (declared fields: a free-form object is checked whole, as on polars).
+
+    A column's values that are not dicts stay in a column of its name ("customer": "C2"),
+    for the checks to see. A column of `objects` (declared objects with properties) is split
+    if any value is a dict; another, if its first value is (which spares a scan of every
+    column of strings).
+    """
     repeated = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
     if repeated:  # left by a concat or a join; which one the contract means is unknowable
         raise ValueError(f"the frame has columns of the same name: {', '.join(repeated)}")
@@ -77,19 +85,32 @@ def flatten(df: pd.DataFrame, keep: Sequence[str] = ()) -> pd.DataFrame:
     nested = [
         c
         for c in df.columns
-        if str(c) not in keep and _is_object(df[c].dtype) and _first_is_mapping(df[c])
+        if str(c) not in keep
+        and _is_object(df[c].dtype)
+        and (
+            _first_is_mapping(df[c])
+            or (str(c) in objects and any(isinstance(v, Mapping) for v in df[c].tolist()))
+        )
     ]
     if not nested:
         return df
     parts = [df.drop(columns=nested)]
     for name in nested:
-        s = df[name]
-        records = [v if isinstance(v, Mapping) else {} for v in s.tolist()]
+        values = df[name].tolist()
+        others = [None if isinstance(v, Mapping) or _is_missing(v) else v for v in values]
+        if any(v is not None for v in others):
+            parts.append(pd.Series(others, index=df.index, name=name, dtype=object).to_frame())
+        records = [v if isinstance(v, Mapping) else {} for v in values]
         inner = pd.json_normalize(records, sep=".", max_level=0)  # deeper: by recursion
         inner.index = df.index
         inner.columns = [f"{name}.{c}" for c in inner.columns]
         parts.append(inner)
-    return flatten(pd.concat(parts, axis=1), keep)
+    return flatten(pd.concat(parts, axis=1), keep, objects)
+
+
+def _is_missing(value: Any) -> bool:
+    """None, NaN, NaT or pd.NA: what a null cell holds."""
+    return value is None or value is pd.NA or value is pd.NaT or _is_na(value)
 
 
 def _plain_types(df: pd.DataFrame) -> pd.DataFrame:
@@ -611,8 +632,7 @@ class PandasOps(Ops[Mask]):
                 result: Mask = data.to_numpy()
                 return result
             return (  # type: ignore[no-any-return]
-                data.fillna(False).to_numpy(dtype=bool, na_value=False)
-                & data.map(lambda v: v is True or v is np.True_).to_numpy(dtype=bool)
+                data.map(lambda v: v is True or v is np.True_).to_numpy(dtype=bool)
                 if _is_object(data.dtype)
                 else data.to_numpy(dtype=bool, na_value=False)
             )
@@ -855,7 +875,7 @@ class PandasBackend:
         original_index = df.index
         # Declared fields stay whole: a free-form object is checked as one, and an object
         # where a string belongs fails its type check instead of vanishing into columns.
-        frame = _by_position(flatten(df, [c.name for c in plan.spec.columns]))
+        frame = _by_position(flatten(df, plan.spec.whole, plan.spec.split))
         n = len(frame)
         spec = plan.spec
         columns = [str(c) for c in frame.columns]
@@ -905,13 +925,16 @@ class PandasBackend:
                     self._outcome(frame, _positions(repeat), plan, original_index),
                 )
             )
-        ops = PandasOps(frame, memo, plan.spec.integers)
+        hidden = [name for name in spec.split if name in columns]
+        seen = frame.drop(columns=hidden) if hidden else frame  # what rules read
+        ops = PandasOps(seen, memo, plan.spec.integers)
         for rule in plan.rules:
             try:
                 passes = rule.columns.passes(ops)
                 row_wise = False
             except Unsupported:
-                passes = evaluate_rows(rule, frame.to_dict("records") if n else [], columns)
+                records = seen.to_dict("records") if n else []
+                passes = evaluate_rows(rule, records, [str(c) for c in seen.columns])
                 row_wise = True
             outcomes.append(
                 (

@@ -578,7 +578,7 @@ class PolarsBackend:
         spec = plan.spec
         # Declared fields stay whole: a free-form object is checked as one, and a struct
         # where a string belongs fails its type check instead of vanishing into columns.
-        frame = flatten(df, [c.name for c in spec.columns])
+        frame = flatten(df, spec.whole)
         # Categoricals as the strings they stand for: string checks and rules take them so.
         categorical = [
             n for n, t in frame.schema.items() if isinstance(t, pl.Categorical | pl.Enum)
@@ -631,7 +631,10 @@ class PolarsBackend:
         for name, parent in spec.undeclared(columns).items():
             checks.append((undeclared_check(name, parent), ~null_expr(name, schema[name])))
         rules_start = len(checks)
-        ops = PolarsOps(frame, spec.integers)
+        hidden = [name for name in spec.split if name in schema]
+        seen = frame.drop(hidden) if hidden else frame  # what rules read
+        rule_columns = list(seen.schema)
+        ops = PolarsOps(seen, spec.integers)
         row_wise: dict[int, np.ndarray[Any, np.dtype[np.bool_]]] = {}
         uncertain: dict[int, Expr] = {}
         for rule in plan.rules:
@@ -644,10 +647,10 @@ class PolarsBackend:
                     )
                 checks.append((rule_check(rule, False), fails))
             except Unsupported:
-                needed = needed_columns(rule.reads, columns)
+                needed = needed_columns(rule.reads, rule_columns)
                 # A rule that reads no column still sees one (empty) record per row.
                 records = frame.select(needed).to_dicts() if needed else [{}] * n
-                row_wise[len(checks)] = ~evaluate_rows(rule, records, columns)
+                row_wise[len(checks)] = ~evaluate_rows(rule, records, rule_columns)
                 checks.append((rule_check(rule, True), None))
         # One pass: every row check's failing mask. Lazily, because only a lazy query
         # eliminates common subexpressions: what several checks and rules share (a column's
@@ -673,7 +676,12 @@ class PolarsBackend:
                 mask = np.broadcast_to(masks[f"c{i}"].to_numpy(), (n,)).copy()
                 if i in uncertain:
                     mask = self._recheck(
-                        mask, masks[f"u{i}"].to_numpy(), frame, plan, checks[i][0].name, columns
+                        mask,
+                        masks[f"u{i}"].to_numpy(),
+                        frame,
+                        plan,
+                        checks[i][0].name,
+                        rule_columns,
                     )
                 if i in formats:
                     name, fmt = formats[i]

@@ -454,12 +454,15 @@ class SparkBackend:
             for k in key:
                 complete = complete & col(k).isNotNull()
             checks.append((unique_check(key), (F.row_number().over(window) > 1) & complete))
-        ops = SparkOps(frame, plan.spec.integers)
+        hidden = [name for name in spec.split if name in types]
+        seen = frame.drop(*hidden) if hidden else frame  # what rules read
+        rule_columns = [name for name in columns if name not in hidden]
+        ops = SparkOps(seen, plan.spec.integers)
         for rule in plan.rules:
             try:
                 checks.append((rule_check(rule, False), ~rule.columns.passes(ops)))
             except Unsupported:
-                checks.append((rule_check(rule, True), self._row_wise(rule, columns)))
+                checks.append((rule_check(rule, True), self._row_wise(rule, rule_columns)))
         repeat_exprs = []
         for i, key in enumerate(plan.repeat_keys):
             cols = [k for k in (key or tuple(columns)) if k in types] or None
