@@ -141,7 +141,10 @@ def _send(
         return None, f"{type(exc).__name__}: {exc}"[:1000]
     if 200 <= response.status_code < 300:
         return response.status_code, None
-    return response.status_code, f"HTTP {response.status_code}: {response.text[:200]}"
+    # The status only: the body, or the server's reason phrase, may hold what a receiver
+    # inside the network would show nobody else (whoever registers a webhook reads this).
+    status = response.status_code
+    return status, f"HTTP {status} {httpx.codes.get_reason_phrase(status)}".rstrip()
 
 
 def _execute(session: Session, statement: sa.Executable) -> None:

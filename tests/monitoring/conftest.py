@@ -217,10 +217,11 @@ def receiver() -> Iterator[Receiver]:
             with target.lock:
                 target.requests.append(Received(self.path, dict(self.headers.items()), body))
                 status = target.statuses.pop(0) if target.statuses else 200
+            answer = b"ok" if status < 300 else b"internal detail"
             self.send_response(status)
-            self.send_header("content-length", "2")
+            self.send_header("content-length", str(len(answer)))
             self.end_headers()
-            self.wfile.write(b"ok")
+            self.wfile.write(answer)
 
         def log_message(self, *_args: Any) -> None:
             pass
