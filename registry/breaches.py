@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from registry.api_models import BreachBatch
 from registry.errors import IdempotencyConflict
-from registry.tables import BreachRow, ObservationRow
+from registry.tables import BreachRow, BreachTotalRow, ObservationRow, ObservationTotalRow
 
-__all__ = ["BreachFilters", "BreachStore", "BreachSummary"]
+__all__ = ["BreachFilters", "BreachStore", "BreachSummary", "add_to_totals"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,50 @@ def _insert(dialect: str, table: type[BreachRow] | type[ObservationRow]) -> Any:
         .on_conflict_do_nothing(index_elements=["report_id"])
         .returning(table.id)
     )
+
+
+def add_to_totals(
+    session: Session,
+    breaches: Iterable[tuple[str, int | None, str, str, int]] = (),
+    observations: Iterable[tuple[str, str, int, int]] = (),
+) -> None:
+    """Add newly stored reports to the running totals, in the caller's transaction.
+
+    `breaches`: (contract, version, kind, rule, count); `observations`: (contract, source,
+    valid, invalid). Each key is written once, in sorted order, so that two transactions
+    adding to the same keys lock them in one order and never wait on each other in a cycle.
+    """
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    by_rule: dict[tuple[str, int, str, str], int] = defaultdict(int)
+    for contract, version, kind, rule, count in breaches:
+        by_rule[contract, version or 0, kind, rule] += count
+    for (contract, version, kind, rule), count in sorted(by_rule.items()):
+        insert = module.insert(BreachTotalRow).values(
+            contract=contract, version=version, kind=kind, rule=rule, count=count
+        )
+        session.execute(
+            insert.on_conflict_do_update(
+                index_elements=["contract", "version", "kind", "rule"],
+                set_={"count": BreachTotalRow.count + insert.excluded.count},
+            )
+        )
+    by_source: dict[tuple[str, str], tuple[int, int]] = {}
+    for contract, source, valid, invalid in observations:
+        was_valid, was_invalid = by_source.get((contract, source), (0, 0))
+        by_source[contract, source] = (was_valid + valid, was_invalid + invalid)
+    for (contract, source), (valid, invalid) in sorted(by_source.items()):
+        insert = module.insert(ObservationTotalRow).values(
+            contract=contract, source=source, valid=valid, invalid=invalid
+        )
+        session.execute(
+            insert.on_conflict_do_update(
+                index_elements=["contract", "source"],
+                set_={
+                    "valid": ObservationTotalRow.valid + insert.excluded.valid,
+                    "invalid": ObservationTotalRow.invalid + insert.excluded.invalid,
+                },
+            )
+        )
 
 
 # An event time ahead of the registry's clock by more than this is stored as this far ahead:
@@ -84,6 +128,8 @@ class BreachStore:
             *((ObservationRow, f"observations[{i}]", o) for i, o in enumerate(batch.observations)),
         ]
         accepted = duplicates = 0
+        breaches: list[tuple[str, int | None, str, str, int]] = []
+        observations: list[tuple[str, str, int, int]] = []
         for table, where, item in items:
             values = item.model_dump(exclude={"id"})
             if table is BreachRow:
@@ -93,8 +139,17 @@ class BreachStore:
             inserted = self._insert(table, item.id, batch.source, values, received)
             if inserted is None:
                 self._check_resent(table, item.id, batch.source, values, where)
-            accepted += inserted is not None
-            duplicates += inserted is None
+                duplicates += 1
+                continue
+            accepted += 1
+            if table is BreachRow:
+                v = values
+                breaches.append((v["contract"], v["version"], v["kind"], v["rule"], v["count"]))
+            else:
+                observations.append(
+                    (values["contract"], batch.source, values["valid"], values["invalid"])
+                )
+        add_to_totals(self.session, breaches, observations)
         return accepted, duplicates
 
     def _insert(

@@ -15,12 +15,14 @@ __all__ = [
     "Base",
     "BreachEpisodeRow",
     "BreachRow",
+    "BreachTotalRow",
     "ConfluentConfigRow",
     "ConsumerRow",
     "ContractRow",
     "ContractTagRow",
     "MonitorLeaseRow",
     "ObservationRow",
+    "ObservationTotalRow",
     "SlaEventRow",
     "SlaStatusRow",
     "UtcDateTime",
@@ -191,6 +193,39 @@ class ObservationRow(_Reported, Base):
     valid: Mapped[int]
     invalid: Mapped[int]
     max_event_time: Mapped[datetime | None]
+
+
+class BreachTotalRow(Base):
+    """Failures counted so far per (contract, version, kind, rule): what ``/metrics`` exports.
+
+    Kept up with every breach stored (in its transaction), so that a scrape reads a row per
+    rule instead of summing every report ever received.
+    """
+
+    __tablename__ = "breach_totals"
+    __table_args__ = (sa.UniqueConstraint("contract", "version", "kind", "rule"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract: Mapped[str] = mapped_column(sa.String(255))
+    # 0 when the reports named no version (a local contract file): versions start at 1, and
+    # a NULL would make every such row distinct to the unique constraint.
+    version: Mapped[int]
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    rule: Mapped[str] = mapped_column(sa.String(255))
+    count: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class ObservationTotalRow(Base):
+    """Records validated so far per (contract, source), kept as `BreachTotalRow` is."""
+
+    __tablename__ = "observation_totals"
+    __table_args__ = (sa.UniqueConstraint("contract", "source"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract: Mapped[str] = mapped_column(sa.String(255))
+    source: Mapped[str] = mapped_column(sa.String(255))
+    valid: Mapped[int] = mapped_column(sa.BigInteger)
+    invalid: Mapped[int] = mapped_column(sa.BigInteger)
 
 
 class SlaStatusRow(Base):

@@ -41,9 +41,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from registry.db import Database
 from registry.tables import (
     BreachEpisodeRow,
-    BreachRow,
+    BreachTotalRow,
     ContractRow,
-    ObservationRow,
+    ObservationTotalRow,
     SlaStatusRow,
     WebhookDeliveryRow,
 )
@@ -190,7 +190,7 @@ class DatabaseCollector(Collector):
 
 
 def _families(connection: sa.Connection) -> Iterator[Metric]:
-    b, o, s = BreachRow, ObservationRow, SlaStatusRow
+    b, o, s = BreachTotalRow, ObservationTotalRow, SlaStatusRow
     breaches = CounterMetricFamily(
         "accord_breaches",
         "Failing records reported by enforcers (and SLA breach episodes), "
@@ -198,12 +198,10 @@ def _families(connection: sa.Connection) -> Iterator[Metric]:
         labels=["contract", "version", "kind", "rule"],
     )
     for contract, version, kind, rule, count in connection.execute(
-        sa.select(b.contract, b.version, b.kind, b.rule, sa.func.sum(b.count)).group_by(
-            b.contract, b.version, b.kind, b.rule
-        )
+        sa.select(b.contract, b.version, b.kind, b.rule, b.count)
     ):
-        version_label = "" if version is None else str(version)
-        breaches.add_metric([contract, version_label, kind, rule], float(count or 0))
+        version_label = str(version) if version else ""  # 0: reports that named none
+        breaches.add_metric([contract, version_label, kind, rule], float(count))
     yield breaches
 
     records = CounterMetricFamily(
@@ -212,12 +210,10 @@ def _families(connection: sa.Connection) -> Iterator[Metric]:
         labels=["contract", "source", "result"],
     )
     for contract, source, valid, invalid in connection.execute(
-        sa.select(o.contract, o.source, sa.func.sum(o.valid), sa.func.sum(o.invalid)).group_by(
-            o.contract, o.source
-        )
+        sa.select(o.contract, o.source, o.valid, o.invalid)
     ):
-        records.add_metric([contract, source, "valid"], float(valid or 0))
-        records.add_metric([contract, source, "invalid"], float(invalid or 0))
+        records.add_metric([contract, source, "valid"], float(valid))
+        records.add_metric([contract, source, "invalid"], float(invalid))
     yield records
 
     checks = GaugeMetricFamily(

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from contracts import Contract, format_duration
 from contracts.model import SLA
-from registry.breaches import MAX_CLOCK_SKEW
+from registry.breaches import MAX_CLOCK_SKEW, add_to_totals
 from registry.cache import LruCache
 from registry.db import Database
 from registry.monitoring import events
@@ -405,8 +405,9 @@ def _breach(
         "record": {"measured": verdict.measured, "threshold": verdict.threshold},
     }
     if starts:
-        session.execute(
-            upsert_ignore(session, BreachRow, ["report_id"]).values(
+        stored = session.execute(
+            upsert_ignore(session, BreachRow, ["report_id"])
+            .values(
                 report_id=report_id,
                 source=verdict.source,
                 contract=contract,
@@ -422,7 +423,10 @@ def _breach(
                 samples=[sample],
                 received_at=now,
             )
-        )
+            .returning(BreachRow.id)
+        ).first()
+        if stored is not None:  # not already stored by another evaluator
+            add_to_totals(session, [(contract, version, "sla", verdict.rule, 1)])
         return
     session.execute(
         sa.update(BreachRow)

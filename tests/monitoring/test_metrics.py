@@ -69,6 +69,23 @@ def test_breaches_records_and_sla_from_the_database(client: TestClient, monitor:
     assert value(text, "accord_breaches_total", **sla_labels) == 1
 
 
+def test_counters_count_each_report_once(client: TestClient) -> None:
+    now = datetime.now(UTC)
+    seen = observation("shop.orders", now, records=10, invalid=3)
+    failed, unversioned = breach("shop.orders", now, count=3), breach("shop.orders", now, count=4)
+    unversioned["version"] = None  # a local contract file names no version
+    for _ in range(2):  # resent: stored, and counted, once
+        report(client, "consumer-a", observations=[seen], breaches=[failed, unversioned])
+    report(client, "consumer-a", breaches=[breach("shop.orders", now, count=2)])
+    text = scrape(client)
+    labels = {"contract": "shop.orders", "kind": "schema", "rule": "required"}
+    assert value(text, "accord_breaches_total", **labels, version="1") == 5
+    assert value(text, "accord_breaches_total", **labels, version="") == 4
+    records = {"contract": "shop.orders", "source": "consumer-a"}
+    assert value(text, "accord_records_validated_total", **records, result="valid") == 7
+    assert value(text, "accord_records_validated_total", **records, result="invalid") == 3
+
+
 def test_publishes_checks_and_requests_are_counted(client: TestClient) -> None:
     before = scrape(client)
     doc = sla_contract()

@@ -16,7 +16,9 @@ TABLES = {
     "contract_versions",
     "consumers",
     "breaches",
+    "breach_totals",
     "observations",
+    "observation_totals",
     "confluent_configs",
     "sla_status",
     "sla_events",
@@ -59,3 +61,53 @@ def test_migrations_match_the_models(database_url: str) -> None:
             assert context.get_current_revision() == head_revision()
     finally:
         engine.dispose()
+
+
+def test_running_totals_start_from_the_reports_stored_before(empty_database_url: str) -> None:
+    config = alembic_config(empty_database_url)
+    command.upgrade(config, "0007")
+    window = {"window_start": "2026-01-01 00:00:00", "window_end": "2026-01-01 00:01:00"}
+    stamps = {"received_at": "2026-01-01 00:02:00", **window}
+    breach = {"kind": "rule", "rule": "r", "severity": "error", "samples": "[]", **stamps}
+    breach |= {"first_seen": window["window_start"], "last_seen": window["window_end"]}
+    engine = sa.create_engine(empty_database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO breaches (report_id, source, contract, version, kind, rule, "
+                    "severity, count, first_seen, last_seen, samples, window_start, window_end, "
+                    "received_at) VALUES (:report_id, 's', 'c', :version, :kind, :rule, "
+                    ":severity, :count, :first_seen, :last_seen, :samples, :window_start, "
+                    ":window_end, :received_at)"
+                ),
+                [
+                    {**breach, "report_id": "a", "version": 1, "count": 2},
+                    {**breach, "report_id": "b", "version": 1, "count": 3},
+                    {**breach, "report_id": "c", "version": None, "count": 5},
+                ],
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO observations (report_id, source, contract, version, records, "
+                    "valid, invalid, window_start, window_end, received_at) VALUES "
+                    "(:report_id, 's', 'c', 1, :records, :valid, :invalid, :window_start, "
+                    ":window_end, :received_at)"
+                ),
+                [
+                    {**stamps, "report_id": "o1", "records": 10, "valid": 9, "invalid": 1},
+                    {**stamps, "report_id": "o2", "records": 4, "valid": 4, "invalid": 0},
+                ],
+            )
+        command.upgrade(config, "head")
+        with engine.connect() as connection:
+            totals = connection.execute(
+                sa.text("SELECT contract, version, kind, rule, count FROM breach_totals")
+            ).all()
+            records = connection.execute(
+                sa.text("SELECT contract, source, valid, invalid FROM observation_totals")
+            ).all()
+    finally:
+        engine.dispose()
+    assert sorted(map(tuple, totals)) == [("c", 0, "rule", "r", 5), ("c", 1, "rule", "r", 5)]
+    assert list(map(tuple, records)) == [("c", "s", 13, 1)]
