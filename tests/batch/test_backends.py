@@ -562,15 +562,19 @@ def test_frames_as_pandas_and_polars_give_them() -> None:
         validate(doubled, contract)
 
 
+def string_with(**keywords: str) -> Contract:
+    """A contract of one string field, v, with these schema keywords (and a rule: true)."""
+    doc = one_rule("true", v="string").to_document()
+    doc["schema"]["properties"]["v"].update(keywords)
+    return Contract.from_document(doc)
+
+
 @pytest.mark.parametrize("pattern", [r"^[a-z]+(-[0-9]+)?$", r"\bx", r"^\d+$", r"(?=a)ab"])
 def test_patterns_on_object_columns_are_judged_as_per_record(pattern: str) -> None:
     # Object columns are searched by RE2 (Arrow) where it reads the pattern as the per
     # record validator does, else by Python's re: either way the verdicts are the same.
     values = ["ab", "ab-1", "ab\n", "éx", " x", "_x", "١٢", "12", "Ab"]
-    contract = one_rule("true", v="string")
-    doc = contract.to_document()
-    doc["schema"]["properties"]["v"]["pattern"] = pattern
-    contract = Contract.from_document(doc)
+    contract = string_with(pattern=pattern)
     per_record = validator_for(contract)
     expected = [i for i, v in enumerate(values) if not per_record.is_valid({"v": v})]
     frame = pd.DataFrame({"v": pd.Series(values, dtype=object)})
@@ -587,12 +591,7 @@ def test_patterns_on_object_columns_are_judged_as_per_record(pattern: str) -> No
     ],
 )
 def test_formats_are_judged_as_per_record(fmt: str, values: list[str]) -> None:
-    from enforcers.record_validator import validator_for
-
-    contract = one_rule("true", v="string")
-    doc = contract.to_document()
-    doc["schema"]["properties"]["v"]["format"] = fmt
-    contract = Contract.from_document(doc)
+    contract = string_with(format=fmt)
     per_record = validator_for(contract)
     expected = [i for i, v in enumerate(values) if not per_record.is_valid({"v": v})]
     assert expected  # the cases include values each way
