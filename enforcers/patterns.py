@@ -31,8 +31,9 @@ _SPACE: dict[Dialect, str] = {
 }
 
 _FLAGS = re.compile(r"\(\?([a-zA-Z]+)[:)]")
-# What `for_engine` leaves to each engine, looked for anywhere (a few false alarms are cheap).
-_ENGINE_READ = re.compile(r"\\[bBDWS]")
+# What `for_engine` leaves to each engine, looked for anywhere (a few false alarms are cheap):
+# also "[:", which RE2 reads as a POSIX class ([[:alpha:]]) and the others as characters.
+_ENGINE_READ = re.compile(r"\\[bBDWS]|\[:")
 
 
 @cache
@@ -86,6 +87,6 @@ def for_engine(pattern: str, engine: Engine, dialect: Dialect = "ecma") -> str:
 
 def reads_alike(pattern: str) -> bool:
     """Whether every engine reads `pattern`, as `for_engine` spells it, alike: False when it
-    has ``\\b`` or ``\\B`` (Python's and Rust's are Unicode-aware, RE2's ASCII), or ``\\D``,
-    ``\\W``, ``\\S`` (which it leaves as they are inside a character class)."""
+    has ``\\b`` or ``\\B`` (Python's and Rust's are Unicode-aware, RE2's ASCII), ``\\D``,
+    ``\\W``, ``\\S`` (which it leaves as they are inside a character class), or ``[:``."""
     return _ENGINE_READ.search(pattern) is None

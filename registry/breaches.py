@@ -51,26 +51,26 @@ def _insert(dialect: str, table: type[BreachRow] | type[ObservationRow]) -> Any:
 
 def add_to_totals(
     session: Session,
-    breaches: Iterable[tuple[str, int | None, str, str, int]] = (),
+    breaches: Iterable[tuple[str, int | None, str, str, str, int]] = (),
     observations: Iterable[tuple[str, str, int, int]] = (),
 ) -> None:
     """Add newly stored reports to the running totals, in the caller's transaction.
 
-    `breaches`: (contract, version, kind, rule, count); `observations`: (contract, source,
-    valid, invalid). Each key is written once, in sorted order, so that two transactions
+    `breaches`: (contract, version, source, kind, rule, count); `observations`: (contract,
+    source, valid, invalid). Each key is written once, in sorted order, so that transactions
     adding to the same keys lock them in one order and never wait on each other in a cycle.
     """
     module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    by_rule: dict[tuple[str, int, str, str], int] = defaultdict(int)
-    for contract, version, kind, rule, count in breaches:
-        by_rule[contract, version or 0, kind, rule] += count
-    for (contract, version, kind, rule), count in sorted(by_rule.items()):
+    by_rule: dict[tuple[str, int, str, str, str], int] = defaultdict(int)
+    for contract, version, source, kind, rule, count in breaches:
+        by_rule[contract, version or 0, source, kind, rule] += count
+    for (contract, version, source, kind, rule), count in sorted(by_rule.items()):
         insert = module.insert(BreachTotalRow).values(
-            contract=contract, version=version, kind=kind, rule=rule, count=count
+            contract=contract, version=version, source=source, kind=kind, rule=rule, count=count
         )
         session.execute(
             insert.on_conflict_do_update(
-                index_elements=["contract", "version", "kind", "rule"],
+                index_elements=["contract", "version", "source", "kind", "rule"],
                 set_={"count": BreachTotalRow.count + insert.excluded.count},
             )
         )
@@ -128,7 +128,7 @@ class BreachStore:
             *((ObservationRow, f"observations[{i}]", o) for i, o in enumerate(batch.observations)),
         ]
         accepted = duplicates = 0
-        breaches: list[tuple[str, int | None, str, str, int]] = []
+        breaches: list[tuple[str, int | None, str, str, str, int]] = []
         observations: list[tuple[str, str, int, int]] = []
         for table, where, item in items:
             values = item.model_dump(exclude={"id"})
@@ -143,8 +143,10 @@ class BreachStore:
                 continue
             accepted += 1
             if table is BreachRow:
-                v = values
-                breaches.append((v["contract"], v["version"], v["kind"], v["rule"], v["count"]))
+                v, source = values, batch.source
+                breaches.append(
+                    (v["contract"], v["version"], source, v["kind"], v["rule"], v["count"])
+                )
             else:
                 observations.append(
                     (values["contract"], batch.source, values["valid"], values["invalid"])

@@ -196,20 +196,23 @@ class ObservationRow(_Reported, Base):
 
 
 class BreachTotalRow(Base):
-    """Failures counted so far per (contract, version, kind, rule): what ``/metrics`` exports.
+    """Failures counted so far per (contract, version, source, kind, rule): what
+    ``/metrics`` exports.
 
     Kept up with every breach stored (in its transaction), so that a scrape reads a row per
-    rule instead of summing every report ever received.
+    rule and source instead of summing every report ever received. Per source, so that
+    enforcers reporting at once seldom wait for each other's row.
     """
 
     __tablename__ = "breach_totals"
-    __table_args__ = (sa.UniqueConstraint("contract", "version", "kind", "rule"),)
+    __table_args__ = (sa.UniqueConstraint("contract", "version", "source", "kind", "rule"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contract: Mapped[str] = mapped_column(sa.String(255))
     # 0 when the reports named no version (a local contract file): versions start at 1, and
     # a NULL would make every such row distinct to the unique constraint.
     version: Mapped[int]
+    source: Mapped[str] = mapped_column(sa.String(255))
     kind: Mapped[str] = mapped_column(sa.String(16))
     rule: Mapped[str] = mapped_column(sa.String(255))
     count: Mapped[int] = mapped_column(sa.BigInteger)

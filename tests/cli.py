@@ -2,14 +2,16 @@
 
 A new interpreter costs about a second per call (importing FastAPI, SQLAlchemy, the CEL
 parser...), which the CLI tests paid well over a hundred times; in-process the suite pays it
-once. What only a real process shows is still tested as one: the installed entry point
-(``--help``, ``--version``), ``accord serve`` and the Kafka bridge's signals.
+once. What only a real process shows is still tested as one (`script`): the installed entry
+point (``--help``, ``--version``), output off a terminal (no colours, no wrapping, which the
+CLI decides once, when imported), ``accord serve`` and the Kafka bridge's signals.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,8 +20,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from accord.cli import app
+from tests.conftest import ACCORD
 
-__all__ = ["Ran", "accord"]
+__all__ = ["Ran", "accord", "script"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +48,17 @@ def accord(*args: str, env: Mapping[str, str] | None = None, cwd: Path | str | N
         assert result.exc_info is not None
         stderr += "".join(traceback.format_exception(*result.exc_info))
     return Ran(result.exit_code, result.stdout, stderr)
+
+
+def script(*args: str, env: Mapping[str, str] | None = None, cwd: Path | str | None = None) -> Ran:
+    """`accord` as `accord`, but run by the installed console script in a new process."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ACCORD_")}
+    done = subprocess.run(
+        [ACCORD, *args],
+        capture_output=True,
+        text=True,
+        env={**environment, **(env or {})},
+        cwd=cwd,
+        timeout=120,
+    )
+    return Ran(done.returncode, done.stdout, done.stderr)

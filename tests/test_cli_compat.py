@@ -9,7 +9,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from tests.cli import accord
+from tests.cli import accord, script
 from tests.conftest import EXAMPLES
 
 ORDERS = (EXAMPLES / "orders.created.yaml").read_text()
@@ -145,11 +145,12 @@ def test_machine_formats_are_not_wrapped(tmp_path: Path) -> None:
     old, new = tmp_path / long / "old & older.yaml", tmp_path / long / "new & newer.yaml"
     old.write_text(ORDERS)
     new.write_text(ORDERS.replace("maxLength: 32", "maxLength: 16"))
-    github = accord("diff", str(old), str(new), "--format", "github")
+    # A real process: the CLI decides the width once, when imported.
+    github = script("diff", str(old), str(new), "--format", "github")
     assert github.returncode == 1
     assert all(line.startswith("::") for line in github.stdout.splitlines()), github.stdout
     assert f"file={new}," in github.stdout
-    junit = accord("check", str(new), "--against", str(old), "--format", "junit")
+    junit = script("check", str(new), "--against", str(old), "--format", "junit")
     ET.fromstring(junit.stdout)  # well-formed, "&" escaped whole
     as_json = accord("diff", str(old), str(new), "--format", "json")
     assert json.loads(as_json.stdout)["compatible"] is False

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
-from tests.cli import accord
-from tests.conftest import ACCORD, EXAMPLE_FILES
-
-
-def script(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([ACCORD, *args], capture_output=True, text=True, check=False)
+from tests.cli import accord, script
+from tests.conftest import EXAMPLE_FILES
 
 
 def test_help_lists_commands_and_version() -> None:
@@ -23,7 +18,7 @@ def test_help_lists_commands_and_version() -> None:
 
 
 def test_examples_lint_clean() -> None:
-    result = accord("lint", *map(str, EXAMPLE_FILES))
+    result = script("lint", *map(str, EXAMPLE_FILES))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "\x1b[" not in result.stdout  # no colour codes when not on a terminal
 

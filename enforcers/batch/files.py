@@ -333,6 +333,7 @@ def _arrow_type(dtype: Any) -> pa.DataType | None:
 def _records_chunk(lines: list[bytes], spec: TableSpec) -> Chunk:
     rows: list[dict[str, Any]] = []
     unparseable = []
+    split = frozenset(spec.split)
     for i, line in enumerate(lines):
         try:
             value = orjson.loads(line)
@@ -341,7 +342,7 @@ def _records_chunk(lines: list[bytes], spec: TableSpec) -> Chunk:
         if not isinstance(value, dict):
             unparseable.append(i)
             value = {}
-        rows.append(_flat(value))
+        rows.append(_flat(value, split))
     names = list(dict.fromkeys(k for r in rows for k in r))
     kinds = {c.name: c.kind for c in spec.columns}
     columns: dict[str, pl.Series] = {}
@@ -386,13 +387,17 @@ def _type_filter(kind: str) -> Callable[[Any], bool] | None:
     return None
 
 
-def _flat(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def _flat(value: dict[str, Any], split: frozenset[str], prefix: str = "") -> dict[str, Any]:
+    """`value` as dotted columns. An empty object where the contract declares one with
+    properties has no column (its fields are absent): a column of its name is left for
+    values that are not objects, which fail its type check."""
     out: dict[str, Any] = {}
     for k, v in value.items():
+        name = f"{prefix}{k}"
         if isinstance(v, dict) and v:
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
+            out.update(_flat(v, split, f"{name}."))
+        elif not (v == {} and name in split):
+            out[name] = v
     return out
 
 

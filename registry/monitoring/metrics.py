@@ -198,10 +198,12 @@ def _families(connection: sa.Connection) -> Iterator[Metric]:
         labels=["contract", "version", "kind", "rule"],
     )
     for contract, version, kind, rule, count in connection.execute(
-        sa.select(b.contract, b.version, b.kind, b.rule, b.count)
+        sa.select(b.contract, b.version, b.kind, b.rule, sa.func.sum(b.count)).group_by(
+            b.contract, b.version, b.kind, b.rule
+        )
     ):
         version_label = str(version) if version else ""  # 0: reports that named none
-        breaches.add_metric([contract, version_label, kind, rule], float(count))
+        breaches.add_metric([contract, version_label, kind, rule], float(count or 0))
     yield breaches
 
     records = CounterMetricFamily(

@@ -302,6 +302,7 @@ def _apply(
         if (source, rule) not in judged and row.status != INACTIVE
     ]
     changes: list[Change] = []
+    stored: list[tuple[str, int | None, str, str, str, int]] = []  # new breach episodes
     for verdict in verdicts:
         row = current.get((verdict.source, verdict.rule))
         previous = row.status if row is not None else None
@@ -326,8 +327,10 @@ def _apply(
             verdict.message,
         )
         row.evaluated_at = now
-        if verdict.status == BREACHED:
-            _breach(session, contract, version, verdict, row, now, starts=starts)
+        if verdict.status == BREACHED and _breach(
+            session, contract, version, verdict, row, now, starts=starts
+        ):
+            stored.append((contract, version, verdict.source, "sla", verdict.rule, 1))
         if previous == verdict.status:
             continue
         row.status, row.since = verdict.status, now
@@ -380,6 +383,7 @@ def _apply(
                 },
                 at=now,
             )
+    add_to_totals(session, stored)
     return changes
 
 
@@ -396,8 +400,9 @@ def _breach(
     now: datetime,
     *,
     starts: bool,
-) -> None:
-    """Store the episode's breach (once), or bring it up to date while it lasts."""
+) -> bool:
+    """Store the episode's breach (once), or bring it up to date while it lasts. True when
+    this stored it."""
     report_id = breach_report_id(contract, verdict.source, verdict.rule, row.episode)
     sample: dict[str, Any] = {
         "path": f"/sla/{verdict.rule}",
@@ -425,14 +430,13 @@ def _breach(
             )
             .returning(BreachRow.id)
         ).first()
-        if stored is not None:  # not already stored by another evaluator
-            add_to_totals(session, [(contract, version, "sla", verdict.rule, 1)])
-        return
+        return stored is not None  # not already stored by another evaluator
     session.execute(
         sa.update(BreachRow)
         .where(BreachRow.report_id == report_id, BreachRow.window_start < now)
         .values(window_end=now, last_seen=now, samples=[sample])
     )
+    return False
 
 
 # -- the evaluation -------------------------------------------------------------------------

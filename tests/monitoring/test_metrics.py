@@ -76,7 +76,7 @@ def test_counters_count_each_report_once(client: TestClient) -> None:
     unversioned["version"] = None  # a local contract file names no version
     for _ in range(2):  # resent: stored, and counted, once
         report(client, "consumer-a", observations=[seen], breaches=[failed, unversioned])
-    report(client, "consumer-a", breaches=[breach("shop.orders", now, count=2)])
+    report(client, "consumer-b", breaches=[breach("shop.orders", now, count=2)])  # summed
     text = scrape(client)
     labels = {"contract": "shop.orders", "kind": "schema", "rule": "required"}
     assert value(text, "accord_breaches_total", **labels, version="1") == 5

@@ -102,12 +102,15 @@ def test_running_totals_start_from_the_reports_stored_before(empty_database_url:
         command.upgrade(config, "head")
         with engine.connect() as connection:
             totals = connection.execute(
-                sa.text("SELECT contract, version, kind, rule, count FROM breach_totals")
+                sa.text("SELECT contract, version, source, kind, rule, count FROM breach_totals")
             ).all()
             records = connection.execute(
                 sa.text("SELECT contract, source, valid, invalid FROM observation_totals")
             ).all()
     finally:
         engine.dispose()
-    assert sorted(map(tuple, totals)) == [("c", 0, "rule", "r", 5), ("c", 1, "rule", "r", 5)]
+    assert sorted(map(tuple, totals)) == [
+        ("c", 0, "s", "rule", "r", 5),
+        ("c", 1, "s", "rule", "r", 5),
+    ]
     assert list(map(tuple, records)) == [("c", "s", 13, 1)]

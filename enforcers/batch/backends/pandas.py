@@ -87,10 +87,15 @@ def flatten(
         c
         for c in df.columns
         if str(c) not in keep
-        and _is_object(df[c].dtype)
         and (
-            _first_is_mapping(df[c])
-            or (str(c) in objects and any(isinstance(v, Mapping) for v in df[c].tolist()))
+            _is_arrow_struct(df[c].dtype)
+            or (
+                _is_object(df[c].dtype)
+                and (
+                    _first_is_mapping(df[c])
+                    or (str(c) in objects and any(isinstance(v, Mapping) for v in df[c].tolist()))
+                )
+            )
         )
     ]
     if not nested:
@@ -137,6 +142,16 @@ def _is_arrow_decimal(dtype: pd.ArrowDtype) -> bool:
     import pyarrow as pa
 
     return bool(pa.types.is_decimal(dtype.pyarrow_dtype))
+
+
+def _is_arrow_struct(dtype: Any, *, maps: bool = False) -> bool:
+    """An Arrow-backed struct column (``dtype_backend="pyarrow"``): a dict per row. With
+    `maps`, a map column too (a list of pairs per row)."""
+    import pyarrow as pa
+
+    return isinstance(dtype, pd.ArrowDtype) and (
+        pa.types.is_struct(dtype.pyarrow_dtype) or (maps and pa.types.is_map(dtype.pyarrow_dtype))
+    )
 
 
 def _first_present(s: pd.Series) -> Any:
@@ -238,8 +253,10 @@ def type_mask(s: pd.Series, c: ColumnSpec, null: Mask) -> Mask:
     elif kind == "number":
         if _is_int_dtype(dtype) or _is_float_dtype(dtype):
             return _full(s, True)
-    elif (kind == "boolean" and _is_bool_dtype(dtype)) or (
-        kind == "array" and isinstance(dtype, pd.ArrowDtype) and "list" in str(dtype)
+    elif (
+        (kind == "boolean" and _is_bool_dtype(dtype))
+        or (kind == "array" and isinstance(dtype, pd.ArrowDtype) and "list" in str(dtype))
+        or (kind == "object" and _is_arrow_struct(dtype, maps=True))
     ):
         return _full(s, True)
     if _is_object(dtype):

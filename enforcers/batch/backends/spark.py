@@ -196,6 +196,8 @@ def pandera_schema(spec: TableSpec) -> Any:
         import pandera.pyspark as pas
     columns = {}
     for c in spec.columns:
+        if c.split:
+            continue  # its fields are the columns
         checks = []
         for vc in c.checks:
             built = _pandera_check(pas.Check, vc)

@@ -2,7 +2,8 @@
 
 A scrape summed every breach and observation ever reported: 2 s per scrape after a year of
 reports (2.6M rows). The totals are now kept with each report stored; this revision creates
-them from the reports stored so far.
+them from the reports stored so far. Upgrade with no older registry process still taking
+reports: what one stores after this revision ran would never be added to the totals.
 
 Revision ID: 0008
 Revises: 0007
@@ -28,12 +29,18 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("contract", sa.String(255), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(255), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("rule", sa.String(255), nullable=False),
         sa.Column("count", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_breach_totals"),
         sa.UniqueConstraint(
-            "contract", "version", "kind", "rule", name="uq_breach_totals_contract_version_kind_rule"
+            "contract",
+            "version",
+            "source",
+            "kind",
+            "rule",
+            name="uq_breach_totals_contract_version_source_kind_rule",
         ),
     )
     op.create_table(
@@ -47,9 +54,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("contract", "source", name="uq_observation_totals_contract_source"),
     )
     op.execute(
-        "INSERT INTO breach_totals (contract, version, kind, rule, count) "
-        "SELECT contract, COALESCE(version, 0), kind, rule, SUM(count) FROM breaches "
-        "GROUP BY contract, COALESCE(version, 0), kind, rule"
+        "INSERT INTO breach_totals (contract, version, source, kind, rule, count) "
+        "SELECT contract, COALESCE(version, 0), source, kind, rule, SUM(count) FROM breaches "
+        "GROUP BY contract, COALESCE(version, 0), source, kind, rule"
     )
     op.execute(
         "INSERT INTO observation_totals (contract, source, valid, invalid) "
