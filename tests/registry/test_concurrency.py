@@ -91,3 +91,48 @@ def test_concurrent_conflicting_publishes_are_judged_one_after_another(url: str)
     for r in responses:
         if r.status_code == 409:
             assert r.json()["error"]["code"] == "incompatible"
+
+
+def test_concurrent_reports_add_up_in_the_metrics(url: str) -> None:
+    # Sources reporting the same rules at once, each batch listing them in its own order,
+    # and each batch sent twice: every failure is counted once, and no request fails.
+    rules = [f"rule_{i}" for i in range(6)]
+
+    def batch(source: int, attempt: int) -> dict[str, Any]:
+        order = rules[source % len(rules) :] + rules[: source % len(rules)]
+        window = {"window_start": "2026-01-01T00:00:00Z", "window_end": "2026-01-01T00:01:00Z"}
+        return {
+            "source": f"enforcer-{source % 3}",
+            "breaches": [
+                {
+                    "id": f"totals-{source}-{rule}",
+                    "contract": "totals.events",
+                    "version": 1,
+                    "kind": "rule",
+                    "rule": rule,
+                    "severity": "error",
+                    "count": source + 1,
+                    "first_seen": window["window_start"],
+                    "last_seen": window["window_end"],
+                    **window,
+                }
+                for rule in (order if attempt == 0 else list(reversed(order)))
+            ],
+        }
+
+    batches = [batch(source, attempt) for source in range(12) for attempt in range(2)]
+    start = threading.Barrier(len(batches))
+
+    def one(body: dict[str, Any]) -> httpx.Response:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            start.wait()
+            return client.post("/breaches", json=body)
+
+    with ThreadPoolExecutor(len(batches)) as pool:
+        responses = list(pool.map(one, batches))
+    assert [r.status_code for r in responses] == [200] * len(batches), responses[0].text
+    totals = Counter[str]()
+    for line in httpx.get(f"{url}/metrics").text.splitlines():
+        if line.startswith("accord_breaches_total{") and 'contract="totals.events"' in line:
+            totals[line.split('rule="')[1].split('"')[0]] += int(float(line.split()[-1]))
+    assert totals == dict.fromkeys(rules, sum(range(1, 13)))
