@@ -136,14 +136,16 @@ def _send(
         DELIVERY_HEADER: str(delivery_id),
     }
     try:
-        response = client.post(url, content=raw, headers=headers)
+        # Streamed, and closed unread: the status is the answer. A receiver that trickles
+        # its body cannot hold the worker (and the delivery's claim) for as long as it likes.
+        with client.stream("POST", url, content=raw, headers=headers) as response:
+            status = response.status_code
     except Exception as exc:  # a network error, or a URL no request can go to: an attempt
         return None, f"{type(exc).__name__}: {exc}"[:1000]
-    if 200 <= response.status_code < 300:
-        return response.status_code, None
+    if 200 <= status < 300:
+        return status, None
     # The status only: the body, or the server's reason phrase, may hold what a receiver
     # inside the network would show nobody else (whoever registers a webhook reads this).
-    status = response.status_code
     return status, f"HTTP {status} {httpx.codes.get_reason_phrase(status)}".rstrip()
 
 

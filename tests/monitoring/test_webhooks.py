@@ -7,7 +7,10 @@ import hmac
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from threading import Event, Thread
 
+import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -15,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from registry.app import create_app
 from registry.monitoring import Monitor
-from registry.monitoring.webhooks import verify
+from registry.monitoring.webhooks import _send, verify
 from registry.settings import Settings
 from registry.tables import WebhookDeliveryRow, WebhookRow
 from tests.monitoring.conftest import (
@@ -377,3 +380,32 @@ def test_breach_episodes_start_once_and_end_after_a_quiet_period(
         r.json["data"] for r in receiver.requests if r.json["type"].endswith("ended")
     )
     assert ended_event["breaches"] == 5 and ended_event["ended_at"]
+
+
+def test_a_receiver_trickling_its_answer_holds_no_delivery() -> None:
+    # The status line comes at once, the body never: the send takes the status and goes.
+    release = Event()
+
+    class Trickle(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["content-length"]))
+            self.send_response(503)
+            self.send_header("content-length", "100")
+            self.end_headers()
+            self.wfile.flush()
+            release.wait(10)  # the body would come only after the client's read timeout
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        with httpx.Client(timeout=0.5) as client:
+            status, error = _send(client, 1, "test", "{}", url, "secret")
+        assert (status, error) == (503, "HTTP 503 Service Unavailable")
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
