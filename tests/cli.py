@@ -51,7 +51,7 @@ def accord(*args: str, env: Mapping[str, str] | None = None, cwd: Path | str | N
 
 
 def script(*args: str, env: Mapping[str, str] | None = None, cwd: Path | str | None = None) -> Ran:
-    """`accord` as `accord`, but run by the installed console script in a new process."""
+    """What `accord` runs, but by the installed console script, in a new process."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ACCORD_")}
     done = subprocess.run(
         [ACCORD, *args],
