@@ -15,14 +15,18 @@ with the webhook's secret (stored sealed when ``ACCORD_SECRET_KEY`` is set: `sea
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
 import secrets
+import socket
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -50,6 +54,7 @@ TIMESTAMP_HEADER = "X-Accord-Timestamp"
 EVENT_HEADER = "X-Accord-Event"
 DELIVERY_HEADER = "X-Accord-Delivery"
 CLAIM = timedelta(seconds=60)
+SEND_DEADLINE = 30.0  # seconds for one whole send, well inside the claim
 MAX_DELAY = 3600.0
 BATCH = 20
 
@@ -123,25 +128,79 @@ def _claim(db: Database, now: datetime) -> list[_Claimed]:
     return db.write(work)
 
 
+class _Deadline:
+    """Cuts one send off once `seconds` have passed in all.
+
+    httpx bounds each read, not the exchange: a receiver trickling its status line or its
+    headers, a byte within each read timeout, could hold the worker (every delivery queued
+    behind it, and this one's claim) for hours. The socket is caught as it connects
+    (httpcore's ``trace``) and shut down when time is up, which ends a blocked read at once.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.passed = False
+        self._socket: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._timer.cancel()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event == "connection.connect_tcp.complete":
+            with self._lock:
+                self._socket = info["return_value"].get_extra_info("socket")
+                if self.passed:  # it connected just as time ran out
+                    self._shut()
+
+    def _cut(self) -> None:
+        with self._lock:
+            self.passed = True
+            self._shut()
+
+    def _shut(self) -> None:
+        if self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.shutdown(socket.SHUT_RDWR)
+
+
 def _send(
-    client: httpx.Client, delivery_id: int, event: str, body: str, url: str, secret: str
+    client: httpx.Client,
+    delivery_id: int,
+    event: str,
+    body: str,
+    url: str,
+    secret: str,
+    deadline: float = SEND_DEADLINE,
 ) -> tuple[int | None, str | None]:
     raw = body.encode()
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "accord-registry",
+        # A connection of its own per send, so that the deadline holds its socket.
+        "Connection": "close",
         SIGNATURE_HEADER: sign(secret, raw),
         TIMESTAMP_HEADER: str(int(time.time())),
         EVENT_HEADER: event,
         DELIVERY_HEADER: str(delivery_id),
     }
-    try:
-        # Streamed, and closed unread: the status is the answer. A receiver that trickles
-        # its body cannot hold the worker (and the delivery's claim) for as long as it likes.
-        with client.stream("POST", url, content=raw, headers=headers) as response:
-            status = response.status_code
-    except Exception as exc:  # a network error, or a URL no request can go to: an attempt
-        return None, f"{type(exc).__name__}: {exc}"[:1000]
+    with _Deadline(deadline) as timer:
+        try:
+            # Streamed, and closed unread: the status is the answer. A receiver that
+            # trickles its body cannot hold the worker for as long as it likes.
+            with client.stream(
+                "POST", url, content=raw, headers=headers, extensions={"trace": timer.trace}
+            ) as response:
+                status = response.status_code
+        except Exception as exc:  # a network error, or a URL no request can go to: an attempt
+            if timer.passed:
+                return None, f"no answer within {deadline:g} s"
+            return None, f"{type(exc).__name__}: {exc}"[:1000]
     if 200 <= status < 300:
         return status, None
     # The status only: the body, or the server's reason phrase, may hold what a receiver

@@ -196,14 +196,18 @@ def test_failed_deliveries_are_retried_with_backoff(
     hook = register(client, receiver.url)
     receiver.statuses = [500, 503]
     _breaching(client, monitor)
+    # A retry is due `backoff` (0.2 s) after the attempt ended, which was between the two
+    # clocks read around it; later rounds say when they run, so no pause can skew them.
+    before = datetime.now(UTC)
     assert [a.status for a in monitor.deliver_once()] == [500]
-    assert monitor.deliver_once() == []  # not due before the backoff (0.2 s)
-    time.sleep(0.25)
-    assert [a.status for a in monitor.deliver_once()] == [503]
-    time.sleep(0.25)
-    assert monitor.deliver_once() == []  # the second retry waits twice as long
-    time.sleep(0.2)
-    assert [a.status for a in monitor.deliver_once()] == [200]
+    after = datetime.now(UTC)
+    assert monitor.deliver_once(before + timedelta(seconds=0.15)) == []  # not due yet
+    before = datetime.now(UTC)
+    assert [a.status for a in monitor.deliver_once(after + timedelta(seconds=0.2))] == [503]
+    after = datetime.now(UTC)
+    # The second retry waits twice as long.
+    assert monitor.deliver_once(before + timedelta(seconds=0.35)) == []
+    assert [a.status for a in monitor.deliver_once(after + timedelta(seconds=0.4))] == [200]
     bodies = {r.body for r in receiver.requests}
     assert len(receiver.requests) == 3 and len(bodies) == 1  # the same event each time
     [delivery] = client.get(f"/webhooks/{hook['id']}/deliveries").json()["items"]
@@ -380,6 +384,45 @@ def test_breach_episodes_start_once_and_end_after_a_quiet_period(
         r.json["data"] for r in receiver.requests if r.json["type"].endswith("ended")
     )
     assert ended_event["breaches"] == 5 and ended_event["ended_at"]
+
+
+def test_a_receiver_trickling_its_status_line_is_cut_off_at_the_deadline() -> None:
+    # A byte every 0.1 s: each read is well within the client's timeout, the whole never ends.
+    release = Event()
+
+    class Trickle(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["content-length"]))
+            for byte in b"HTTP/1.1 200 OK\r\nX-Padding: " + b"a" * 1000:
+                if release.wait(0.1):
+                    return
+                try:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                except OSError:  # the client went away
+                    return
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        started = time.monotonic()
+        with httpx.Client(timeout=0.5) as client:
+            status, error = _send(client, 1, "test", "{}", url, "secret", deadline=1.0)
+            took = time.monotonic() - started
+            assert (status, error) == (None, "no answer within 1 s")
+            assert 1.0 <= took < 5, took
+            # The client's next send is cut off too: it has a connection of its own.
+            assert _send(client, 2, "test", "{}", url, "secret", deadline=0.5)[1] == (
+                "no answer within 0.5 s"
+            )
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
 
 
 def test_a_receiver_trickling_its_answer_holds_no_delivery() -> None:
