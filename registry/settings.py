@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -50,6 +51,8 @@ class Settings:
     ``ACCORD_WEBHOOK_ATTEMPTS``, attempts before a delivery is given up.
     `episode_quiet`: ``ACCORD_EPISODE_QUIET``, seconds without a new breach that end a
     breach episode of a contract and rule.
+    `retention_days`: ``ACCORD_RETENTION_DAYS``, days breach reports, observations, SLA
+    events and finished webhook deliveries are kept (0: for good; `monitoring.retention`).
 
     Security (see `registry.auth` and `registry.limits`):
     `auth`: ``ACCORD_AUTH`` (on|off, default on): every route but /health, /version and the
@@ -73,6 +76,7 @@ class Settings:
     webhook_backoff: float = 10.0
     webhook_attempts: int = 10
     episode_quiet: float = 900.0
+    retention_days: int = 90
     auth: bool = True
     anonymous_read: bool = False
     oidc_issuer: str | None = None
@@ -90,6 +94,8 @@ class Settings:
         object.__setattr__(self, "database_url", normalise_database_url(self.database_url))
         if self.workers < 1:
             raise ValueError(f"ACCORD_WORKERS must be at least 1, not {self.workers}")
+        if self.retention_days < 0:
+            raise ValueError(f"ACCORD_RETENTION_DAYS must be 0 or more, not {self.retention_days}")
         if self.read_threads < 1:
             raise ValueError(f"ACCORD_READ_THREADS must be at least 1, not {self.read_threads}")
         for name, value in (
@@ -109,6 +115,11 @@ class Settings:
                 "OIDC needs ACCORD_OIDC_ISSUER, ACCORD_OIDC_AUDIENCE and ACCORD_OIDC_JWKS together"
             )
 
+    @property
+    def retention(self) -> timedelta | None:
+        """How long reports and events are kept; None: for good."""
+        return timedelta(days=self.retention_days) if self.retention_days else None
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
@@ -122,6 +133,7 @@ class Settings:
             webhook_backoff=_seconds(env, "ACCORD_WEBHOOK_BACKOFF", 10.0),
             webhook_attempts=_whole(env, "ACCORD_WEBHOOK_ATTEMPTS", 10),
             episode_quiet=_seconds(env, "ACCORD_EPISODE_QUIET", 900.0),
+            retention_days=_whole(env, "ACCORD_RETENTION_DAYS", 90),
             auth=_switch(env, "ACCORD_AUTH", True),
             anonymous_read=_switch(env, "ACCORD_ANONYMOUS_READ", False),
             oidc_issuer=env.get("ACCORD_OIDC_ISSUER") or None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 import yaml
 
 from registry.migrate import head_revision
+from registry.tables import BreachRow
 from tests.cli import accord
 from tests.conftest import EXAMPLE_FILES, EXAMPLES
 from tests.processes import free_port, running_registry
@@ -153,3 +155,51 @@ def test_db_upgrade_and_downgrade(tmp_path: Path) -> None:
     assert unknown.returncode == 2 and "nonsense" in unknown.stderr
     bad_url = accord("db", "upgrade", env={"ACCORD_DATABASE_URL": "mysql://x/y"})
     assert bad_url.returncode == 2 and "ACCORD_DATABASE_URL" in bad_url.stderr
+
+
+def test_db_prune_deletes_reports_older_than_the_retention(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'prune.db'}"
+    env = {"ACCORD_DATABASE_URL": url}
+    assert accord("db", "upgrade", env=env).returncode == 0
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            for report_id, age in (("old", 100), ("recent", 10)):
+                at = datetime.now(UTC) - timedelta(days=age)
+                connection.execute(
+                    sa.insert(BreachRow).values(
+                        report_id=report_id,
+                        source="s",
+                        contract="c",
+                        version=1,
+                        window_start=at,
+                        window_end=at + timedelta(minutes=1),
+                        received_at=at,
+                        kind="schema",
+                        rule="required",
+                        severity="error",
+                        count=1,
+                        first_seen=at,
+                        last_seen=at,
+                        samples=[],
+                    )
+                )
+
+        def kept() -> list[str]:
+            with engine.connect() as connection:
+                return sorted(connection.scalars(sa.select(BreachRow.report_id)))
+
+        default = accord("db", "prune", env=env)  # 90 days
+        assert default.returncode == 0, default.stderr
+        assert "older than 90 days: breach reports 1," in default.stdout
+        assert kept() == ["recent"]
+        forever = accord("db", "prune", env=env | {"ACCORD_RETENTION_DAYS": "0"})
+        assert "everything is kept" in forever.stdout and kept() == ["recent"]
+        assert "breach reports 1," in accord("db", "prune", "--days", "7", env=env).stdout
+        assert kept() == []
+        for args, extra in (((), {"ACCORD_RETENTION_DAYS": "a week"}), (("--days", "0"), {})):
+            refused = accord("db", "prune", *args, env=env | extra)
+            assert refused.returncode == 2, refused.stdout
+            assert ("ACCORD_RETENTION_DAYS" in refused.stderr) or ("--days" in refused.stderr)
+    finally:
+        engine.dispose()

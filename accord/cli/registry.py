@@ -1,4 +1,4 @@
-"""``accord serve``, ``accord db upgrade|downgrade|reseal|new-key`` and ``accord publish``.
+"""``accord serve``, ``accord db upgrade|downgrade|reseal|new-key|prune``, ``accord publish``.
 
 The registry's modules are imported inside the commands: FastAPI and SQLAlchemy are not
 worth loading for ``accord lint``.
@@ -185,6 +185,40 @@ def db_new_key() -> None:
     from registry.monitoring.sealing import new_key
 
     out.print(new_key(), markup=False, highlight=False)
+
+
+@db_app.command("prune")
+def db_prune(
+    days: int | None = typer.Option(
+        None, min=1, help="Keep this many days [default: ACCORD_RETENTION_DAYS, else 90]."
+    ),
+) -> None:
+    """Delete breach reports, observations, SLA events and finished webhook deliveries
+    older than the retention, now. A running registry does it every hour by itself."""
+    from datetime import timedelta
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from registry.db import Database
+    from registry.monitoring.retention import prune
+
+    settings = _settings()
+    kept = timedelta(days=days) if days else settings.retention
+    if kept is None:
+        out.print("ACCORD_RETENTION_DAYS is 0: everything is kept")
+        return
+    db = Database(settings.database_url)
+    try:
+        pruned = prune(db, kept)
+    except SQLAlchemyError as exc:
+        raise fail(f"database {settings.database_shown}: {exc.__class__.__name__}: {exc}") from None
+    finally:
+        db.dispose()
+    out.print(
+        f"deleted what was older than {kept.days} days: breach reports {pruned.breaches}, "
+        f"observations {pruned.observations}, SLA events {pruned.sla_events}, "
+        f"webhook deliveries {pruned.webhook_deliveries}"
+    )
 
 
 def _migrate(direction: str, revision: str) -> None:

@@ -5,10 +5,12 @@ loop never waits on the database or a webhook receiver):
 
 - every `sla_interval` seconds, under the ``monitor`` lease (one process at a time):
   evaluate SLAs (`sla.evaluate_all`) and start/end breach episodes (`episodes.detect`);
+  once an hour, delete what is older than `retention_days` (`retention.prune`);
 - every `webhook_interval` seconds, in every process: deliver due webhook deliveries
   (claims keep two processes from sending one delivery).
 
-`Monitor.run_once()` and `Monitor.deliver_once()` do one round each, for tests and tools.
+`Monitor.run_once()`, `Monitor.prune()` and `Monitor.deliver_once()` do one round each, for
+tests and tools.
 """
 
 from __future__ import annotations
@@ -20,14 +22,14 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import anyio.to_thread
 import httpx
 
 from registry.db import Database
-from registry.monitoring import episodes, leases, sla, webhooks
+from registry.monitoring import episodes, leases, retention, sla, webhooks
 from registry.monitoring.sealing import SecretSealer
 from registry.settings import Settings
 
@@ -42,6 +44,7 @@ class TickResult:
     sla_changes: list[sla.Change] = field(default_factory=list)
     episode_changes: list[episodes.EpisodeChange] = field(default_factory=list)
     ran: bool = True  # False: another process holds the lease
+    pruned: retention.Pruned | None = None  # None: not this round
 
 
 class Monitor:
@@ -53,6 +56,7 @@ class Monitor:
         self._client: httpx.Client | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._held = False
+        self._pruned_at: datetime | None = None
 
     # -- one round ------------------------------------------------------------------------
 
@@ -64,12 +68,28 @@ class Monitor:
         return TickResult(changes, episodes.detect(self.db, quiet, now))
 
     def tick(self, now: datetime | None = None) -> TickResult:
-        """`run_once` if this process holds (or takes) the monitor lease."""
+        """`run_once` if this process holds (or takes) the monitor lease; `prune` too, if it
+        has not in the last hour."""
+        now = now or datetime.now(UTC)
         ttl = timedelta(seconds=max(3 * self.settings.sla_interval, 30))
         if not leases.acquire(self.db, LEASE, self.holder, ttl, now):
             return TickResult(ran=False)
         self._held = True
-        return self.run_once(now)
+        result = self.run_once(now)
+        if self._pruned_at is not None and now - self._pruned_at < retention.EVERY:
+            return result
+        self._pruned_at = now
+        return replace(result, pruned=self.prune(now))
+
+    def prune(self, now: datetime | None = None) -> retention.Pruned:
+        """Delete the reports and events older than `retention_days` (none if it is 0)."""
+        kept = self.settings.retention
+        if kept is None:
+            return retention.Pruned()
+        pruned = retention.prune(self.db, kept, now)
+        if pruned.total:
+            log.info("retention: deleted %s", pruned)
+        return pruned
 
     def deliver_once(self, now: datetime | None = None) -> list[webhooks.Attempt]:
         """Send the webhook deliveries due now."""

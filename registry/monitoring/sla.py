@@ -62,6 +62,7 @@ __all__ = [
     "Verdict",
     "evaluate_all",
     "evaluate_contract",
+    "horizons",
     "judge",
     "sla_of",
 ]
@@ -459,6 +460,21 @@ def _live_contracts(session: Session) -> list[tuple[str, int, str, str]]:
             .order_by(ContractRow.name)
         )
     ]
+
+
+def horizons(db: Database) -> dict[str, timedelta]:
+    """How far back the SLA of each live contract that has one looks (`horizon`)."""
+    with db.reads() as session:
+        contracts = _live_contracts(session)
+    spans = {}
+    for name, _version, fingerprint, document in contracts:
+        try:
+            _contract, sla = sla_of(fingerprint, document)
+        except Exception:  # as in `evaluate_all`: one unreadable document stops nothing
+            continue
+        if sla is not None:
+            spans[name] = horizon(sla)
+    return spans
 
 
 def evaluate_contract(
