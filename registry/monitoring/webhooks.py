@@ -3,7 +3,8 @@
 Each delivery is a row of `webhook_deliveries` (the outbox), written in the transaction
 of the event it announces, so it survives restarts. A worker in every registry process
 claims due rows with a conditional UPDATE (`locked_until`: the claim expires if the
-process dies mid-send), POSTs them with httpx and records the outcome: 2xx is delivered;
+process dies mid-send), POSTs them with httpx (each webhook's in order, several webhooks at
+once) and records the outcome: 2xx is delivered;
 anything else is retried after `backoff * 2^(attempt-1)` seconds (at most an hour) until
 `attempts` attempts, then given up (`failed`).
 
@@ -23,6 +24,7 @@ import secrets
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -57,6 +59,7 @@ CLAIM = timedelta(seconds=60)
 SEND_DEADLINE = 30.0  # seconds for one whole send, well inside the claim
 MAX_DELAY = 3600.0
 BATCH = 20
+SENDERS = 8  # webhooks whose deliveries are sent at once
 
 
 def new_secret() -> str:
@@ -236,55 +239,110 @@ def deliver_due(
     attempts: int,
     now: datetime | None = None,
 ) -> list[Attempt]:
-    """Send every delivery that is due now (claimed first); what was attempted."""
+    """Send every delivery that is due now (claimed first); what was attempted.
+
+    Each webhook's deliveries go in order, and up to `SENDERS` webhooks' at once, so that a
+    slow receiver holds up its own deliveries only. When a receiver cannot be reached (no
+    status: a network error, the deadline), its other deliveries wait for the retry of the
+    one that failed, without an attempt counted: one try tells for all of them.
+    """
     now = now or datetime.now(UTC)
     started = time.monotonic()
-    out: list[Attempt] = []
+    claimed = _claim(db, now)
+    queues: dict[int, list[_Claimed]] = {}
+    for delivery in claimed:
+        queues.setdefault(delivery[1], []).append(delivery)
+
+    def send_queue(queue: list[_Claimed]) -> list[Attempt]:
+        out: list[Attempt] = []
+        for i, delivery in enumerate(queue):
+            tried = _attempt(db, client, delivery, sealer, backoff, attempts, now, started)
+            if tried is None:
+                continue
+            attempt, retry_at = tried
+            out.append(attempt)
+            if attempt.status is None and not attempt.delivered:
+                _defer(db, [d[0] for d in queue[i + 1 :]], now + CLAIM, retry_at)
+                break
+        return out
+
+    if not queues:
+        return []
+    with ThreadPoolExecutor(min(SENDERS, len(queues)), "webhook-sender") as senders:
+        sent = [a for done in senders.map(send_queue, queues.values()) for a in done]
+    order = {delivery[0]: i for i, delivery in enumerate(claimed)}
+    return sorted(sent, key=lambda a: order[a.delivery_id])
+
+
+def _attempt(
+    db: Database,
+    client: httpx.Client,
+    delivery: _Claimed,
+    sealer: SecretSealer,
+    backoff: float,
+    attempts: int,
+    now: datetime,
+    started: float,
+) -> tuple[Attempt, datetime] | None:
+    """Send one claimed delivery and record how it went: the attempt, and when the next
+    one of this webhook is due if it failed. None if its claim lapsed first."""
+    delivery_id, webhook_id, event, body, url, stored, sealed, tried = delivery
     d = WebhookDeliveryRow
-    claimed_until = now + CLAIM
-    for delivery_id, webhook_id, event, body, url, stored, sealed, tried in _claim(db, now):
-        # Renewed before each send: the sends before it may have taken most of the claim,
-        # and once it lapses another process may take the delivery (and send it too).
-        mine = now + timedelta(seconds=time.monotonic() - started) + CLAIM
-        if not _renew(db, delivery_id, claimed_until, mine):
-            continue  # it lapsed and another process has it now
-        status: int | None
-        error: str | None
-        try:
-            secret = sealer.unseal(stored, sealed)
-        except UnsealError as exc:  # an attempt that failed: retried, in case keys change
-            status, error = None, f"cannot sign: {exc}"
-        else:
-            status, error = _send(client, delivery_id, event, body, url, secret)
-        done = datetime.now(UTC)
-        count = tried + 1
-        values: dict[str, object] = {
-            "attempts": count,
-            "last_status": status,
-            "last_error": error,
-            "locked_until": None,
-        }
-        if error is None:
-            values |= {"state": "delivered", "delivered_at": done}
-        elif count >= attempts:
-            values |= {"state": "failed"}
-            log.warning("webhook %d: giving up on delivery %d: %s", webhook_id, delivery_id, error)
-        else:
-            delay = min(backoff * 2.0 ** min(count - 1, 32), MAX_DELAY)
-            values |= {"next_attempt_at": done + timedelta(seconds=delay)}
-            log.info(
-                "webhook %d: delivery %d failed (%s); retry %d in %.1fs",
-                webhook_id,
-                delivery_id,
-                error,
-                count,
-                delay,
-            )
-        # Only while still claimed: else the process that took it over records its own.
-        update = sa.update(d).where(d.id == delivery_id, d.locked_until == mine).values(**values)
-        db.write(partial(_execute, statement=update))
-        out.append(Attempt(delivery_id, webhook_id, event, error is None, status, error))
-    return out
+    # Renewed before each send: the sends before it may have taken most of the claim, and
+    # once it lapses another process may take the delivery (and send it too).
+    mine = now + timedelta(seconds=time.monotonic() - started) + CLAIM
+    if not _renew(db, delivery_id, now + CLAIM, mine):
+        return None  # it lapsed and another process has it now
+    status: int | None
+    error: str | None
+    try:
+        secret = sealer.unseal(stored, sealed)
+    except UnsealError as exc:  # an attempt that failed: retried, in case keys change
+        status, error = None, f"cannot sign: {exc}"
+    else:
+        status, error = _send(client, delivery_id, event, body, url, secret)
+    done = datetime.now(UTC)
+    count = tried + 1
+    values: dict[str, object] = {
+        "attempts": count,
+        "last_status": status,
+        "last_error": error,
+        "locked_until": None,
+    }
+    delay = min(backoff * 2.0 ** min(count - 1, 32), MAX_DELAY)
+    if error is None:
+        values |= {"state": "delivered", "delivered_at": done}
+    elif count >= attempts:
+        values |= {"state": "failed"}
+        log.warning("webhook %d: giving up on delivery %d: %s", webhook_id, delivery_id, error)
+    else:
+        values |= {"next_attempt_at": done + timedelta(seconds=delay)}
+        log.info(
+            "webhook %d: delivery %d failed (%s); retry %d in %.1fs",
+            webhook_id,
+            delivery_id,
+            error,
+            count,
+            delay,
+        )
+    # Only while still claimed: else the process that took it over records its own.
+    update = sa.update(d).where(d.id == delivery_id, d.locked_until == mine).values(**values)
+    db.write(partial(_execute, statement=update))
+    attempt = Attempt(delivery_id, webhook_id, event, error is None, status, error)
+    return attempt, done + timedelta(seconds=delay)
+
+
+def _defer(db: Database, delivery_ids: list[int], claimed: datetime, until: datetime) -> None:
+    """Release claimed deliveries unsent, due again at `until` (no attempt counted)."""
+    if not delivery_ids:
+        return
+    d = WebhookDeliveryRow
+    update = (
+        sa.update(d)
+        .where(d.id.in_(delivery_ids), d.locked_until == claimed)
+        .values(locked_until=None, next_attempt_at=until)
+    )
+    db.write(partial(_execute, statement=update))
 
 
 def reseal_secrets(db: Database, sealer: SecretSealer) -> tuple[int, int]:

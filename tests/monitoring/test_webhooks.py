@@ -260,6 +260,97 @@ def test_a_url_no_request_can_go_to_fails_its_attempts_and_holds_up_no_other(
     assert delivery["attempts"] == 1 and "UnicodeError" in delivery["last_error"]
 
 
+def _queue(monitor: Monitor, webhook_id: int, count: int) -> list[int]:
+    """`count` deliveries due now in the outbox of the webhook; their ids."""
+    due = datetime.now(UTC) - timedelta(seconds=1)
+
+    def work(session: Session) -> list[int]:
+        rows = [
+            WebhookDeliveryRow(
+                webhook_id=webhook_id,
+                event_id=f"test-{webhook_id}-{i}",
+                event_type="sla.status_changed",
+                body=f'{{"n": {i}}}',
+                state="pending",
+                next_attempt_at=due,
+            )
+            for i in range(count)
+        ]
+        session.add_all(rows)
+        session.flush()
+        return [row.id for row in rows]
+
+    return monitor.db.write(work)
+
+
+def _deliveries(monitor: Monitor) -> dict[int, tuple[str, int, datetime]]:
+    d = WebhookDeliveryRow
+    rows = monitor.db.write(
+        lambda session: session.execute(sa.select(d.id, d.state, d.attempts, d.next_attempt_at))
+    )
+    return {i: (state, attempts, due) for i, state, attempts, due in rows}
+
+
+def test_a_slow_receiver_holds_up_its_own_deliveries_only(
+    client: TestClient, monitor: Monitor
+) -> None:
+    fast_done, waited = Event(), []
+    arrived: dict[str, list[int]] = {"/slow": [], "/fast": []}
+
+    class Receivers(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["content-length"]))
+            arrived[self.path].append(int(self.headers["x-accord-delivery"]))
+            if self.path == "/fast" and len(arrived["/fast"]) == 3:
+                fast_done.set()
+            if self.path == "/slow" and len(arrived["/slow"]) == 1:
+                # The fast webhook's three are sent while this one is still answering.
+                waited.append(fast_done.wait(10))
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receivers)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        slow, fast = register(client, url + "/slow"), register(client, url + "/fast")
+        slow_ids, fast_ids = _queue(monitor, slow["id"], 2), _queue(monitor, fast["id"], 3)
+        attempts = monitor.deliver_once()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert waited == [True]
+    assert [a.delivery_id for a in attempts] == sorted(slow_ids + fast_ids)
+    assert all(a.delivered for a in attempts)
+    # Each webhook's deliveries arrive in order.
+    assert (arrived["/slow"], arrived["/fast"]) == (slow_ids, fast_ids)
+
+
+def test_an_unreachable_receiver_costs_one_attempt_for_all_its_deliveries(
+    client: TestClient, monitor: Monitor, receiver: Receiver
+) -> None:
+    down = register(client, "http://127.0.0.1:9/nothing-listens-here")
+    up = register(client, receiver.url)
+    first, *rest = _queue(monitor, down["id"], 3)
+    delivered = _queue(monitor, up["id"], 2)
+    attempts = monitor.deliver_once()
+    assert [(a.delivery_id, a.delivered) for a in attempts] == [
+        (first, False),
+        *((i, True) for i in delivered),
+    ]
+    stored = _deliveries(monitor)
+    state, tried, retry_at = stored[first]
+    assert (state, tried) == ("pending", 1) and retry_at > datetime.now(UTC)
+    # The others wait for the same retry, no attempt counted against them.
+    assert [stored[i] for i in rest] == [("pending", 0, retry_at)] * 2
+    assert monitor.deliver_once() == []
+    assert [a.delivery_id for a in monitor.deliver_once(retry_at)] == [first]
+
+
 def test_retries_back_off_at_most_an_hour_however_many_attempts(
     settings: Settings, client: TestClient, receiver: Receiver
 ) -> None:
