@@ -155,7 +155,10 @@ class _Deadline:
         self._timer.cancel()
 
     def trace(self, event: str, info: dict[str, Any]) -> None:
-        if event == "connection.connect_tcp.complete":
+        # The TCP socket, then for https the TLS socket that takes it over (the TCP one is
+        # detached then: shutting it down would do nothing). A proxy's events have their
+        # own prefix.
+        if event.endswith((".connect_tcp.complete", ".start_tls.complete")):
             with self._lock:
                 self._socket = info["return_value"].get_extra_info("socket")
                 if self.passed:  # it connected just as time ran out

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ssl
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from threading import Event, Thread
 
 import httpx
+import pytest
 import sqlalchemy as sa
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -477,7 +484,38 @@ def test_breach_episodes_start_once_and_end_after_a_quiet_period(
     assert ended_event["breaches"] == 5 and ended_event["ended_at"]
 
 
-def test_a_receiver_trickling_its_status_line_is_cut_off_at_the_deadline() -> None:
+def _self_signed(directory: Path) -> ssl.SSLContext:
+    """A server-side TLS context with a throwaway certificate."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    (directory / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (directory / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(directory / "cert.pem", directory / "key.pem")
+    return context
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_receiver_trickling_its_status_line_is_cut_off_at_the_deadline(
+    scheme: str, tmp_path: Path
+) -> None:
     # A byte every 0.1 s: each read is well within the client's timeout, the whole never ends.
     release = Event()
 
@@ -497,11 +535,13 @@ def test_a_receiver_trickling_its_status_line_is_cut_off_at_the_deadline() -> No
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    if scheme == "https":  # the TLS socket takes the TCP one over: that one must be cut
+        server.socket = _self_signed(tmp_path).wrap_socket(server.socket, server_side=True)
     Thread(target=server.serve_forever, daemon=True).start()
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        url = f"{scheme}://127.0.0.1:{server.server_address[1]}/hook"
         started = time.monotonic()
-        with httpx.Client(timeout=0.5) as client:
+        with httpx.Client(timeout=0.5, verify=False) as client:
             status, error = _send(client, 1, "test", "{}", url, "secret", deadline=1.0)
             took = time.monotonic() - started
             assert (status, error) == (None, "no answer within 1 s")
