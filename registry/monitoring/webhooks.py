@@ -4,7 +4,7 @@ Each delivery is a row of `webhook_deliveries` (the outbox), written in the tran
 of the event it announces, so it survives restarts. A worker in every registry process
 claims due rows with a conditional UPDATE (`locked_until`: the claim expires if the
 process dies mid-send), POSTs them with httpx (each webhook's in order, several webhooks at
-once) and records the outcome: 2xx is delivered;
+once: `deliver_due`) and records the outcome: 2xx is delivered;
 anything else is retried after `backoff * 2^(attempt-1)` seconds (at most an hour) until
 `attempts` attempts, then given up (`failed`).
 
@@ -58,8 +58,10 @@ DELIVERY_HEADER = "X-Accord-Delivery"
 CLAIM = timedelta(seconds=60)
 SEND_DEADLINE = 30.0  # seconds for one whole send, well inside the claim
 MAX_DELAY = 3600.0
-BATCH = 20
+BATCH = 20  # deliveries claimed per pass
+PER_WEBHOOK = 5  # of them at most of one webhook
 SENDERS = 8  # webhooks whose deliveries are sent at once
+SENDING = 5.0  # seconds into a pass after which no send starts
 
 
 def new_secret() -> str:
@@ -100,14 +102,30 @@ _Claimed = tuple[int, int, str, str, str, str, bool, int]
 
 
 def _claim(db: Database, now: datetime) -> list[_Claimed]:
-    """Claim up to BATCH due deliveries:
+    """Claim up to BATCH due deliveries, PER_WEBHOOK at most of one webhook:
     (id, webhook, event, body, url, stored secret, whether it is sealed, attempts)."""
     d, w = WebhookDeliveryRow, WebhookRow
 
     def work(session: Session) -> list[_Claimed]:
+        # The oldest due, at most PER_WEBHOOK of each webhook's: a receiver with a backlog
+        # must not fill every pass while the other webhooks' events wait.
+        ranked = (
+            sa.select(
+                d.id,
+                d.next_attempt_at,
+                sa.func.row_number()
+                .over(partition_by=d.webhook_id, order_by=(d.next_attempt_at, d.id))
+                .label("place"),
+            )
+            .where(*_due(now))
+            .subquery()
+        )
         candidates = list(
             session.scalars(
-                sa.select(d.id).where(*_due(now)).order_by(d.next_attempt_at, d.id).limit(BATCH)
+                sa.select(ranked.c.id)
+                .where(ranked.c.place <= PER_WEBHOOK)
+                .order_by(ranked.c.next_attempt_at, ranked.c.id)
+                .limit(BATCH)
             )
         )
         claimed = []
@@ -242,12 +260,14 @@ def deliver_due(
     attempts: int,
     now: datetime | None = None,
 ) -> list[Attempt]:
-    """Send every delivery that is due now (claimed first); what was attempted.
+    """Send deliveries that are due now (claimed first); what was attempted.
 
-    Each webhook's deliveries go in order, and up to `SENDERS` webhooks' at once, so that a
-    slow receiver holds up its own deliveries only. When a receiver cannot be reached (no
-    status: a network error, the deadline), its other deliveries wait for the retry of the
-    one that failed, without an attempt counted: one try tells for all of them.
+    Each webhook's go in claim order (oldest first), up to `SENDERS` webhooks at once, so
+    that a slow receiver holds up its own deliveries only. A webhook's deliveries left
+    unsent are released, due as they were, for the next pass: those after one whose
+    receiver could not be reached (no status: a network error, the deadline), since one
+    try a pass tells as much, and any not started within `SENDING` seconds of the pass, so
+    that a pass (and every claim in it) ends within that and one send's deadline.
     """
     now = now or datetime.now(UTC)
     started = time.monotonic()
@@ -259,13 +279,19 @@ def deliver_due(
     def send_queue(queue: list[_Claimed]) -> list[Attempt]:
         out: list[Attempt] = []
         for i, delivery in enumerate(queue):
-            tried = _attempt(db, client, delivery, sealer, backoff, attempts, now, started)
-            if tried is None:
+            if time.monotonic() - started > SENDING:
+                _release(db, [d[0] for d in queue[i:]], now + CLAIM)
+                break
+            try:
+                attempt = _attempt(db, client, delivery, sealer, backoff, attempts, now, started)
+            except Exception:  # the database, say: the other webhooks' sends go on
+                log.exception("webhook %d: cannot record delivery %d", delivery[1], delivery[0])
+                break  # the claims left lapse, and the deliveries are due again
+            if attempt is None:
                 continue
-            attempt, retry_at = tried
             out.append(attempt)
             if attempt.status is None and not attempt.delivered:
-                _defer(db, [d[0] for d in queue[i + 1 :]], now + CLAIM, retry_at)
+                _release(db, [d[0] for d in queue[i + 1 :]], now + CLAIM)
                 break
         return out
 
@@ -286,9 +312,8 @@ def _attempt(
     attempts: int,
     now: datetime,
     started: float,
-) -> tuple[Attempt, datetime] | None:
-    """Send one claimed delivery and record how it went: the attempt, and when the next
-    one of this webhook is due if it failed. None if its claim lapsed first."""
+) -> Attempt | None:
+    """Send one claimed delivery and record how it went; None if its claim lapsed first."""
     delivery_id, webhook_id, event, body, url, stored, sealed, tried = delivery
     d = WebhookDeliveryRow
     # Renewed before each send: the sends before it may have taken most of the claim, and
@@ -312,13 +337,13 @@ def _attempt(
         "last_error": error,
         "locked_until": None,
     }
-    delay = min(backoff * 2.0 ** min(count - 1, 32), MAX_DELAY)
     if error is None:
         values |= {"state": "delivered", "delivered_at": done}
     elif count >= attempts:
         values |= {"state": "failed"}
         log.warning("webhook %d: giving up on delivery %d: %s", webhook_id, delivery_id, error)
     else:
+        delay = min(backoff * 2.0 ** min(count - 1, 32), MAX_DELAY)
         values |= {"next_attempt_at": done + timedelta(seconds=delay)}
         log.info(
             "webhook %d: delivery %d failed (%s); retry %d in %.1fs",
@@ -331,19 +356,18 @@ def _attempt(
     # Only while still claimed: else the process that took it over records its own.
     update = sa.update(d).where(d.id == delivery_id, d.locked_until == mine).values(**values)
     db.write(partial(_execute, statement=update))
-    attempt = Attempt(delivery_id, webhook_id, event, error is None, status, error)
-    return attempt, done + timedelta(seconds=delay)
+    return Attempt(delivery_id, webhook_id, event, error is None, status, error)
 
 
-def _defer(db: Database, delivery_ids: list[int], claimed: datetime, until: datetime) -> None:
-    """Release claimed deliveries unsent, due again at `until` (no attempt counted)."""
+def _release(db: Database, delivery_ids: list[int], claimed: datetime) -> None:
+    """Give up this pass's claim on deliveries not sent: due again as they were."""
     if not delivery_ids:
         return
     d = WebhookDeliveryRow
     update = (
         sa.update(d)
         .where(d.id.in_(delivery_ids), d.locked_until == claimed)
-        .values(locked_until=None, next_attempt_at=until)
+        .values(locked_until=None)
     )
     db.write(partial(_execute, statement=update))
 

@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from registry.app import create_app
-from registry.monitoring import Monitor
+from registry.monitoring import Monitor, webhooks
 from registry.monitoring.webhooks import _send, verify
 from registry.settings import Settings
 from registry.tables import WebhookDeliveryRow, WebhookRow
@@ -337,25 +337,72 @@ def test_a_slow_receiver_holds_up_its_own_deliveries_only(
     assert (arrived["/slow"], arrived["/fast"]) == (slow_ids, fast_ids)
 
 
-def test_an_unreachable_receiver_costs_one_attempt_for_all_its_deliveries(
+def test_an_unreachable_receiver_gets_one_try_a_pass(
     client: TestClient, monitor: Monitor, receiver: Receiver
 ) -> None:
     down = register(client, "http://127.0.0.1:9/nothing-listens-here")
     up = register(client, receiver.url)
-    first, *rest = _queue(monitor, down["id"], 3)
+    first, second, third = _queue(monitor, down["id"], 3)
     delivered = _queue(monitor, up["id"], 2)
+    due = _deliveries(monitor)
     attempts = monitor.deliver_once()
     assert [(a.delivery_id, a.delivered) for a in attempts] == [
         (first, False),
         *((i, True) for i in delivered),
     ]
     stored = _deliveries(monitor)
-    state, tried, retry_at = stored[first]
-    assert (state, tried) == ("pending", 1) and retry_at > datetime.now(UTC)
-    # The others wait for the same retry, no attempt counted against them.
-    assert [stored[i] for i in rest] == [("pending", 0, retry_at)] * 2
-    assert monitor.deliver_once() == []
-    assert [a.delivery_id for a in monitor.deliver_once(retry_at)] == [first]
+    assert stored[first][:2] == ("pending", 1)
+    # The others were not sent: released unclaimed, due as they were, no attempt counted.
+    assert [stored[i] for i in (second, third)] == [due[second], due[third]]
+    assert due[second][:2] == ("pending", 0)
+    # The next pass tries the next one (whether or not the first is due again by then).
+    [again] = monitor.deliver_once()
+    assert again.delivery_id == second and not again.delivered
+
+
+def test_no_send_starts_late_in_a_pass(
+    client: TestClient, monitor: Monitor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Slow(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["content-length"]))
+            time.sleep(2)
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(webhooks, "SENDING", 1.5)
+    try:
+        hook = register(client, f"http://127.0.0.1:{server.server_address[1]}/slow")
+        first, *rest = _queue(monitor, hook["id"], 3)
+        assert [a.delivery_id for a in monitor.deliver_once()] == [first]
+    finally:
+        server.shutdown()
+        server.server_close()
+    stored = _deliveries(monitor)
+    assert stored[first][:2] == ("delivered", 1)
+    assert [stored[i][:2] for i in rest] == [("pending", 0)] * 2
+    locked = monitor.db.write(
+        lambda session: list(session.scalars(sa.select(WebhookDeliveryRow.locked_until)))
+    )
+    assert locked == [None] * 3  # released, not left claimed
+
+
+def test_a_webhook_with_a_backlog_leaves_room_for_the_others(
+    client: TestClient, monitor: Monitor, receiver: Receiver
+) -> None:
+    busy = register(client, receiver.url + "/busy")
+    other = register(client, receiver.url + "/other")
+    backlog = _queue(monitor, busy["id"], 30)
+    later = _queue(monitor, other["id"], 1)  # newer than all of the backlog
+    attempts = monitor.deliver_once()
+    assert [a.delivery_id for a in attempts] == backlog[:5] + later  # 5 a webhook a pass
+    assert all(a.delivered for a in attempts)
 
 
 def test_retries_back_off_at_most_an_hour_however_many_attempts(
