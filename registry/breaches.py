@@ -177,7 +177,9 @@ class BreachStore:
         """IdempotencyConflict unless the stored row under `report_id` counts the same."""
         stored = self.session.execute(
             sa.select(table).where(table.report_id == report_id)
-        ).scalar_one()
+        ).scalar_one_or_none()
+        if stored is None:  # retention deleted it since the insert found it: an old resend
+            return
         if isinstance(stored, ObservationRow):  # clamped as when it was stored
             values = values | {
                 "max_event_time": _no_later_than(values["max_event_time"], stored.received_at)

@@ -10,7 +10,9 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-__all__ = ["Settings", "normalise_database_url", "parse_rate"]
+__all__ = ["MAX_RETENTION_DAYS", "Settings", "normalise_database_url", "parse_rate"]
+
+MAX_RETENTION_DAYS = 36_500  # a century: far enough, and well inside what a date can hold
 
 _DRIVERS = {
     # psycopg (v3) is the PostgreSQL driver Accord installs; plain URLs mean it too.
@@ -94,8 +96,11 @@ class Settings:
         object.__setattr__(self, "database_url", normalise_database_url(self.database_url))
         if self.workers < 1:
             raise ValueError(f"ACCORD_WORKERS must be at least 1, not {self.workers}")
-        if self.retention_days < 0:
-            raise ValueError(f"ACCORD_RETENTION_DAYS must be 0 or more, not {self.retention_days}")
+        if not 0 <= self.retention_days <= MAX_RETENTION_DAYS:
+            raise ValueError(
+                f"ACCORD_RETENTION_DAYS must be 0 to {MAX_RETENTION_DAYS} (0 keeps everything), "
+                f"not {self.retention_days}"
+            )
         if self.read_threads < 1:
             raise ValueError(f"ACCORD_READ_THREADS must be at least 1, not {self.read_threads}")
         for name, value in (

@@ -201,8 +201,11 @@ def db_prune(
 
     from registry.db import Database
     from registry.monitoring.retention import prune
+    from registry.settings import MAX_RETENTION_DAYS
 
     settings = _settings()
+    if days is not None and days > MAX_RETENTION_DAYS:
+        raise fail(f"--days: at most {MAX_RETENTION_DAYS}, not {days}")
     kept = timedelta(days=days) if days else settings.retention
     if kept is None:
         out.print("ACCORD_RETENTION_DAYS is 0: everything is kept")

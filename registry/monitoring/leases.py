@@ -1,4 +1,4 @@
-"""Leases on periodic jobs: one registry process at a time evaluates SLAs.
+"""Leases on periodic jobs: one registry process at a time evaluates SLAs; one prunes, hourly.
 
 A lease is a row (job name, holder, expiry). A process takes it when it is free, expired
 or already its own, by a conditional UPDATE (or the first INSERT), so the database decides
@@ -21,19 +21,29 @@ __all__ = ["acquire", "release"]
 
 
 def acquire(
-    db: Database, name: str, holder: str, ttl: timedelta, now: datetime | None = None
+    db: Database,
+    name: str,
+    holder: str,
+    ttl: timedelta,
+    now: datetime | None = None,
+    *,
+    renew: bool = True,
 ) -> bool:
-    """Take or renew the lease `name` for `ttl`; False when another holder has it."""
+    """Take or renew the lease `name` for `ttl`; False when another holder has it.
+
+    `renew=False`: take it only when free or expired, even from its own holder. Such a lease
+    paces a job (at most once per `ttl`, across processes and restarts), rather than
+    electing the one process that runs it.
+    """
     now = now or datetime.now(UTC)
     lease = MonitorLeaseRow
+    free = lease.expires_at < now
+    ours_or_free = sa.or_(lease.holder == holder, free) if renew else free
 
     def work(session: Session) -> bool:
         taken = session.execute(
             sa.update(lease)
-            .where(
-                lease.name == name,
-                sa.or_(lease.holder == holder, lease.expires_at < now),
-            )
+            .where(lease.name == name, ours_or_free)
             .values(holder=holder, expires_at=now + ttl)
         )
         if getattr(taken, "rowcount", 0):

@@ -1,11 +1,13 @@
 """The background side of monitoring, run by every registry process.
 
-Two loops on the event loop of the app, each doing its work on a worker thread (the event
+Three loops on the event loop of the app, each doing its work on a worker thread (the event
 loop never waits on the database or a webhook receiver):
 
 - every `sla_interval` seconds, under the ``monitor`` lease (one process at a time):
   evaluate SLAs (`sla.evaluate_all`) and start/end breach episodes (`episodes.detect`);
-  once an hour, delete what is older than `retention_days` (`retention.prune`);
+- every `sla_interval` seconds, see whether an hour has passed since any process pruned
+  (the ``retention`` lease), and if so delete what is older than `retention_days`
+  (`retention.prune`);
 - every `webhook_interval` seconds, in every process: deliver due webhook deliveries
   (claims keep two processes from sending one delivery).
 
@@ -22,7 +24,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import anyio.to_thread
@@ -37,6 +39,7 @@ __all__ = ["Monitor", "TickResult"]
 
 log = logging.getLogger("registry")
 LEASE = "monitor"
+RETENTION_LEASE = "retention"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +47,6 @@ class TickResult:
     sla_changes: list[sla.Change] = field(default_factory=list)
     episode_changes: list[episodes.EpisodeChange] = field(default_factory=list)
     ran: bool = True  # False: another process holds the lease
-    pruned: retention.Pruned | None = None  # None: not this round
 
 
 class Monitor:
@@ -56,7 +58,6 @@ class Monitor:
         self._client: httpx.Client | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._held = False
-        self._pruned_at: datetime | None = None
 
     # -- one round ------------------------------------------------------------------------
 
@@ -68,18 +69,12 @@ class Monitor:
         return TickResult(changes, episodes.detect(self.db, quiet, now))
 
     def tick(self, now: datetime | None = None) -> TickResult:
-        """`run_once` if this process holds (or takes) the monitor lease; `prune` too, if it
-        has not in the last hour."""
-        now = now or datetime.now(UTC)
+        """`run_once` if this process holds (or takes) the monitor lease."""
         ttl = timedelta(seconds=max(3 * self.settings.sla_interval, 30))
         if not leases.acquire(self.db, LEASE, self.holder, ttl, now):
             return TickResult(ran=False)
         self._held = True
-        result = self.run_once(now)
-        if self._pruned_at is not None and now - self._pruned_at < retention.EVERY:
-            return result
-        self._pruned_at = now
-        return replace(result, pruned=self.prune(now))
+        return self.run_once(now)
 
     def prune(self, now: datetime | None = None) -> retention.Pruned:
         """Delete the reports and events older than `retention_days` (none if it is 0)."""
@@ -90,6 +85,21 @@ class Monitor:
         if pruned.total:
             log.info("retention: deleted %s", pruned)
         return pruned
+
+    def retain(self, now: datetime | None = None) -> retention.Pruned | None:
+        """`prune` unless some process did in the last hour; None then.
+
+        The ``retention`` lease, taken for an hour and never renewed, paces it across
+        processes and restarts; it is its own lease, so that a long first prune (a large
+        history) holds up no SLA evaluation.
+        """
+        if self.settings.retention is None:
+            return None
+        if not leases.acquire(
+            self.db, RETENTION_LEASE, self.holder, retention.EVERY, now, renew=False
+        ):
+            return None
+        return self.prune(now)
 
     def deliver_once(self, now: datetime | None = None) -> list[webhooks.Attempt]:
         """Send the webhook deliveries due now."""
@@ -111,6 +121,7 @@ class Monitor:
         loops: list[tuple[float, Callable[[], object], str]] = [
             (self.settings.sla_interval, self.tick, "SLA evaluation"),
             (self.settings.webhook_interval, self.deliver_once, "webhook delivery"),
+            (self.settings.sla_interval, self.retain, "retention"),
         ]
         for interval, work, what in loops:
             if interval > 0:

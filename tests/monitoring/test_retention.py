@@ -87,18 +87,31 @@ def test_old_reports_and_events_go_and_the_totals_stay(
     assert prune(monitor.db, DAY, much_later) == Pruned()
 
 
-def test_the_monitor_prunes_once_an_hour_and_not_at_all_at_0_days(
+def test_one_prune_an_hour_across_processes_and_none_at_0_days(
     client: TestClient, settings: Settings, monitor: Monitor
 ) -> None:
     now = datetime.now(UTC)
     report(client, "consumer", breaches=[breach("other", now)])
-    assert Monitor(monitor.db, replace(settings, retention_days=0)).prune(now + 400 * DAY) == (
-        Pruned()
-    )
-    pruner = Monitor(monitor.db, replace(settings, retention_days=1))
-    first = pruner.tick(now + 2 * DAY).pruned
+    keeps_all = Monitor(monitor.db, replace(settings, retention_days=0))
+    assert keeps_all.retain(now + 400 * DAY) is None
+    assert keeps_all.prune(now + 400 * DAY) == Pruned()
+    one, other = (Monitor(monitor.db, replace(settings, retention_days=1)) for _ in range(2))
+    first = one.retain(now + 2 * DAY)
     assert first is not None and first.breaches == 1
     report(client, "consumer", breaches=[breach("other", now)])
-    assert pruner.tick(now + 2 * DAY + timedelta(minutes=59)).pruned is None
-    second = pruner.tick(now + 2 * DAY + timedelta(hours=1)).pruned
+    # Within the hour neither process prunes, the one that did included.
+    assert one.retain(now + 2 * DAY + timedelta(minutes=59)) is None
+    assert other.retain(now + 2 * DAY + timedelta(minutes=59)) is None
+    second = other.retain(now + 2 * DAY + timedelta(minutes=61))
     assert second is not None and second.breaches == 1
+    assert one.retain(now + 2 * DAY + timedelta(minutes=62)) is None
+
+
+def test_a_resent_report_whose_first_copy_was_pruned_is_stored_again(
+    client: TestClient, monitor: Monitor
+) -> None:
+    now = datetime.now(UTC)
+    batch = [breach("other", now, count=3)]
+    assert report(client, "consumer", breaches=batch)["accepted"] == 1
+    prune(monitor.db, DAY, now + 2 * DAY)
+    assert report(client, "consumer", breaches=batch)["accepted"] == 1  # as the README says
