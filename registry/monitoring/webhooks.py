@@ -101,51 +101,57 @@ def _due(now: datetime) -> list[sa.ColumnElement[bool]]:
 _Claimed = tuple[int, int, str, str, str, str, bool, int]
 
 
-def _claim(db: Database, now: datetime) -> list[_Claimed]:
-    """Claim up to BATCH due deliveries, PER_WEBHOOK at most of one webhook:
+def _claim(db: Database, now: datetime | None) -> tuple[datetime, list[_Claimed]]:
+    """Claim up to BATCH due deliveries, at most PER_WEBHOOK of one webhook: when (`now`,
+    else the time once the write lock is held: the claims last CLAIM from then), and what
     (id, webhook, event, body, url, stored secret, whether it is sealed, attempts)."""
     d, w = WebhookDeliveryRow, WebhookRow
-
-    def work(session: Session) -> list[_Claimed]:
-        # The oldest due, at most PER_WEBHOOK of each webhook's: a receiver with a backlog
-        # must not fill every pass while the other webhooks' events wait.
-        ranked = (
-            sa.select(
-                d.id,
-                d.next_attempt_at,
-                sa.func.row_number()
-                .over(partition_by=d.webhook_id, order_by=(d.next_attempt_at, d.id))
-                .label("place"),
-            )
-            .where(*_due(now))
-            .subquery()
+    # Every due webhook's oldest before any webhook's second, so that a few receivers with
+    # a backlog cannot fill every pass while the others' events wait. Chosen in a read: with
+    # a large backlog the query reads every due row, and should not hold the write lock.
+    ranked = (
+        sa.select(
+            d.id,
+            d.next_attempt_at,
+            sa.func.row_number()
+            .over(partition_by=d.webhook_id, order_by=(d.next_attempt_at, d.id))
+            .label("place"),
         )
+        .where(*_due(now or datetime.now(UTC)))
+        .subquery()
+    )
+    with db.reads() as session:
         candidates = list(
             session.scalars(
                 sa.select(ranked.c.id)
                 .where(ranked.c.place <= PER_WEBHOOK)
-                .order_by(ranked.c.next_attempt_at, ranked.c.id)
+                .order_by(ranked.c.place, ranked.c.next_attempt_at, ranked.c.id)
                 .limit(BATCH)
             )
         )
+
+    def work(session: Session) -> tuple[datetime, list[_Claimed]]:
+        at = now or datetime.now(UTC)
         claimed = []
-        for delivery_id in candidates:
+        for delivery_id in candidates:  # each claimed only if still due and unclaimed
             result = session.execute(
-                sa.update(d).where(d.id == delivery_id, *_due(now)).values(locked_until=now + CLAIM)
+                sa.update(d).where(d.id == delivery_id, *_due(at)).values(locked_until=at + CLAIM)
             )
             if getattr(result, "rowcount", 0):
                 claimed.append(delivery_id)
         if not claimed:
-            return []
+            return at, []
         rows = session.execute(
             sa.select(d.id, d.webhook_id, d.event_type, d.body, w.url)
             .add_columns(w.secret, w.secret_sealed, d.attempts)
             .join(w, w.id == d.webhook_id)
             .where(d.id.in_(claimed))
-            .order_by(d.id)
+            .order_by(d.next_attempt_at, d.id)
         ).all()
-        return [tuple(row) for row in rows]
+        return at, [tuple(row) for row in rows]
 
+    if not candidates:
+        return now or datetime.now(UTC), []
     return db.write(work)
 
 
@@ -262,41 +268,42 @@ def deliver_due(
 ) -> list[Attempt]:
     """Send deliveries that are due now (claimed first); what was attempted.
 
-    Each webhook's go in claim order (oldest first), up to `SENDERS` webhooks at once, so
-    that a slow receiver holds up its own deliveries only. A webhook's deliveries left
+    Each webhook's go oldest first, up to `SENDERS` webhooks at once, so that a slow
+    receiver holds up its own deliveries in this pass only. A webhook's deliveries left
     unsent are released, due as they were, for the next pass: those after one whose
     receiver could not be reached (no status: a network error, the deadline), since one
-    try a pass tells as much, and any not started within `SENDING` seconds of the pass, so
-    that a pass (and every claim in it) ends within that and one send's deadline.
+    try a pass tells as much, and any not started within `SENDING` seconds of the claim, so
+    that the claims last well past the sends.
     """
-    now = now or datetime.now(UTC)
+    claimed_at, claimed = _claim(db, now)
+    if not claimed:
+        return []
     started = time.monotonic()
-    claimed = _claim(db, now)
     queues: dict[int, list[_Claimed]] = {}
     for delivery in claimed:
         queues.setdefault(delivery[1], []).append(delivery)
 
     def send_queue(queue: list[_Claimed]) -> list[Attempt]:
         out: list[Attempt] = []
-        for i, delivery in enumerate(queue):
-            if time.monotonic() - started > SENDING:
-                _release(db, [d[0] for d in queue[i:]], now + CLAIM)
-                break
-            try:
-                attempt = _attempt(db, client, delivery, sealer, backoff, attempts, now, started)
-            except Exception:  # the database, say: the other webhooks' sends go on
-                log.exception("webhook %d: cannot record delivery %d", delivery[1], delivery[0])
-                break  # the claims left lapse, and the deliveries are due again
-            if attempt is None:
-                continue
-            out.append(attempt)
-            if attempt.status is None and not attempt.delivered:
-                _release(db, [d[0] for d in queue[i + 1 :]], now + CLAIM)
-                break
+        try:
+            for i, delivery in enumerate(queue):
+                if time.monotonic() - started > SENDING:
+                    _release(db, [d[0] for d in queue[i:]], claimed_at + CLAIM)
+                    break
+                attempt = _attempt(
+                    db, client, delivery, sealer, backoff, attempts, claimed_at, started
+                )
+                if attempt is None:
+                    continue
+                out.append(attempt)
+                if attempt.status is None and not attempt.delivered:
+                    _release(db, [d[0] for d in queue[i + 1 :]], claimed_at + CLAIM)
+                    break
+        except Exception:  # the database, say: the other webhooks' sends go on
+            # The claims left lapse, and their deliveries are due again then.
+            log.exception("webhook %d: delivery pass failed", queue[0][1])
         return out
 
-    if not queues:
-        return []
     with ThreadPoolExecutor(min(SENDERS, len(queues)), "webhook-sender") as senders:
         sent = [a for done in senders.map(send_queue, queues.values()) for a in done]
     order = {delivery[0]: i for i, delivery in enumerate(claimed)}
@@ -310,7 +317,7 @@ def _attempt(
     sealer: SecretSealer,
     backoff: float,
     attempts: int,
-    now: datetime,
+    claimed_at: datetime,
     started: float,
 ) -> Attempt | None:
     """Send one claimed delivery and record how it went; None if its claim lapsed first."""
@@ -318,8 +325,8 @@ def _attempt(
     d = WebhookDeliveryRow
     # Renewed before each send: the sends before it may have taken most of the claim, and
     # once it lapses another process may take the delivery (and send it too).
-    mine = now + timedelta(seconds=time.monotonic() - started) + CLAIM
-    if not _renew(db, delivery_id, now + CLAIM, mine):
+    mine = claimed_at + timedelta(seconds=time.monotonic() - started) + CLAIM
+    if not _renew(db, delivery_id, claimed_at + CLAIM, mine):
         return None  # it lapsed and another process has it now
     status: int | None
     error: str | None
