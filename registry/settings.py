@@ -6,12 +6,17 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 from cryptography.fernet import Fernet
 
 __all__ = ["MAX_RETENTION_DAYS", "Settings", "normalise_database_url", "parse_rate"]
 
+# Link-local addresses: no webhook receiver lives there, but cloud instance metadata (and
+# its credentials) does, at 169.254.169.254 and fd00:ec2::254 (the latter is not blocked
+# by default: it is a unique-local address other services share).
+LINK_LOCAL = ("169.254.0.0/16", "fe80::/10")
 MAX_RETENTION_DAYS = 36_500  # a century: far enough, and well inside what a date can hold
 
 _DRIVERS = {
@@ -68,6 +73,9 @@ class Settings:
     limit), a token bucket per token (or client address), in each process.
     `secret_keys`: ``ACCORD_SECRET_KEY``, Fernet keys separated by commas that seal webhook
     secrets at rest (`registry.monitoring.sealing`): the first seals, every one unseals.
+    `webhook_blocked`: ``ACCORD_WEBHOOK_BLOCKED_NETWORKS``, networks (CIDR, separated by
+    commas; empty: none) no webhook is sent to, nor registered for when its URL names an
+    address; by default link-local, where clouds serve instance credentials.
     """
 
     database_url: str = "sqlite:///accord.db"
@@ -91,6 +99,7 @@ class Settings:
     max_schema_properties: int = 10_000
     rate_limit: str | None = None
     secret_keys: tuple[str, ...] = field(default=(), repr=False)  # never in logs
+    webhook_blocked: tuple[str, ...] = LINK_LOCAL
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "database_url", normalise_database_url(self.database_url))
@@ -112,6 +121,14 @@ class Settings:
                 raise ValueError(f"{name} must be at least 1, not {value}")
         if self.rate_limit:
             parse_rate(self.rate_limit)  # ValueError when malformed
+        for network in self.webhook_blocked:
+            try:
+                ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"ACCORD_WEBHOOK_BLOCKED_NETWORKS: {network!r} is not a network "
+                    "(such as 10.0.0.0/8 or fd00::/8)"
+                ) from None
         for i, key in enumerate(self.secret_keys, 1):
             _check_fernet_key(key, i)
         oidc = (self.oidc_issuer, self.oidc_audience, self.oidc_jwks)
@@ -119,6 +136,10 @@ class Settings:
             raise ValueError(
                 "OIDC needs ACCORD_OIDC_ISSUER, ACCORD_OIDC_AUDIENCE and ACCORD_OIDC_JWKS together"
             )
+
+    @property
+    def blocked_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(ip_network(network, strict=False) for network in self.webhook_blocked)
 
     @property
     def retention(self) -> timedelta | None:
@@ -150,8 +171,9 @@ class Settings:
             max_schema_depth=_whole(env, "ACCORD_MAX_SCHEMA_DEPTH", 64),
             max_schema_properties=_whole(env, "ACCORD_MAX_SCHEMA_PROPERTIES", 10_000),
             rate_limit=env.get("ACCORD_RATE_LIMIT") or None,
-            secret_keys=tuple(
-                k.strip() for k in (env.get("ACCORD_SECRET_KEY") or "").split(",") if k.strip()
+            secret_keys=_listed(env.get("ACCORD_SECRET_KEY") or ""),
+            webhook_blocked=_listed(
+                env.get("ACCORD_WEBHOOK_BLOCKED_NETWORKS", ",".join(LINK_LOCAL))
             ),
         )
 
@@ -184,6 +206,10 @@ def _check_fernet_key(key: str, position: int) -> None:
             f"ACCORD_SECRET_KEY: key {position} is not a Fernet key (32 bytes in URL-safe "
             "base64, 44 characters); `accord db new-key` makes one"
         ) from None
+
+
+def _listed(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
 
 
 def _whole(env: Mapping[str, str], name: str, default: int) -> int:

@@ -54,6 +54,7 @@ class Monitor:
         self.db = db
         self.settings = settings
         self.sealer = SecretSealer(settings.secret_keys)
+        self.blocked = settings.blocked_networks  # no webhook goes to these
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._client: httpx.Client | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -112,6 +113,7 @@ class Monitor:
             backoff=self.settings.webhook_backoff,
             attempts=self.settings.webhook_attempts,
             now=now,
+            blocked=self.blocked,
         )
 
     # -- in the background ----------------------------------------------------------------

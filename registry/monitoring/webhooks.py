@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Any
 
 import httpx
@@ -42,6 +43,8 @@ __all__ = [
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "Attempt",
+    "Networks",
+    "blocks",
     "deliver_due",
     "new_secret",
     "reseal_secrets",
@@ -155,23 +158,44 @@ def _claim(db: Database, now: datetime | None) -> tuple[datetime, list[_Claimed]
     return db.write(work)
 
 
-class _Deadline:
-    """Cuts one send off once `seconds` have passed in all.
+Networks = tuple[IPv4Network | IPv6Network, ...]
 
-    httpx bounds each read, not the exchange: a receiver trickling its status line or its
-    headers, a byte within each read timeout, could hold the worker (every delivery queued
-    behind it, and this one's claim) for hours. The socket is caught as it connects
+
+def blocks(networks: Networks, address: str) -> bool:
+    """Whether the IP `address` is in one of `networks` (an IPv4 address written as IPv6,
+    ``::ffff:a.b.c.d``, counts as the IPv4 one)."""
+    try:
+        ip = ip_address(address.partition("%")[0])  # without an IPv6 zone
+    except ValueError:
+        return False
+    if isinstance(ip, IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in networks)
+
+
+class _SendGuard:
+    """Watches the connection of one send: refuses an address in a blocked network as soon
+    as it is connected, before a byte is sent, and cuts the send off once `seconds` have
+    passed in all.
+
+    The address checked is the one connected to, after the name was resolved, so a name
+    that resolves to another address at send time than when it was registered is checked
+    too. httpx bounds each read, not the exchange: a receiver trickling its status line or
+    its headers, a byte within each read timeout, could hold the worker (every delivery
+    queued behind it, and this one's claim) for hours. The socket is caught as it connects
     (httpcore's ``trace``) and shut down when time is up, which ends a blocked read at once.
     """
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, blocked: Networks) -> None:
         self.passed = False
+        self.refused: str | None = None  # the blocked address connected to
+        self._blocked = blocked
         self._socket: socket.socket | None = None
         self._lock = threading.Lock()
         self._timer = threading.Timer(seconds, self._cut)
         self._timer.daemon = True
 
-    def __enter__(self) -> _Deadline:
+    def __enter__(self) -> _SendGuard:
         self._timer.start()
         return self
 
@@ -185,7 +209,12 @@ class _Deadline:
         if event.endswith((".connect_tcp.complete", ".start_tls.complete")):
             with self._lock:
                 self._socket = info["return_value"].get_extra_info("socket")
-                if self.passed:  # it connected just as time ran out
+                if event.endswith(".connect_tcp.complete") and self._blocked:
+                    with contextlib.suppress(OSError):
+                        peer = str(self._socket.getpeername()[0]) if self._socket else ""
+                        if blocks(self._blocked, peer):
+                            self.refused = peer
+                if self.passed or self.refused:  # time ran out as it connected, or refused
                     self._shut()
 
     def _cut(self) -> None:
@@ -207,28 +236,31 @@ def _send(
     url: str,
     secret: str,
     deadline: float = SEND_DEADLINE,
+    blocked: Networks = (),
 ) -> tuple[int | None, str | None]:
     raw = body.encode()
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "accord-registry",
-        # A connection of its own per send, so that the deadline holds its socket.
+        # A connection of its own per send, so that the guard holds its socket.
         "Connection": "close",
         SIGNATURE_HEADER: sign(secret, raw),
         TIMESTAMP_HEADER: str(int(time.time())),
         EVENT_HEADER: event,
         DELIVERY_HEADER: str(delivery_id),
     }
-    with _Deadline(deadline) as timer:
+    with _SendGuard(deadline, blocked) as guard:
         try:
             # Streamed, and closed unread: the status is the answer. A receiver that
             # trickles its body cannot hold the worker for as long as it likes.
             with client.stream(
-                "POST", url, content=raw, headers=headers, extensions={"trace": timer.trace}
+                "POST", url, content=raw, headers=headers, extensions={"trace": guard.trace}
             ) as response:
                 status = response.status_code
         except Exception as exc:  # a network error, or a URL no request can go to: an attempt
-            if timer.passed:
+            if guard.refused:
+                return None, f"not sent: {guard.refused} is in a blocked network"
+            if guard.passed:
                 return None, f"no answer within {deadline:g} s"
             return None, f"{type(exc).__name__}: {exc}"[:1000]
     if 200 <= status < 300:
@@ -265,8 +297,10 @@ def deliver_due(
     backoff: float,
     attempts: int,
     now: datetime | None = None,
+    blocked: Networks = (),
 ) -> list[Attempt]:
-    """Send deliveries that are due now (claimed first); what was attempted.
+    """Send deliveries that are due now (claimed first); what was attempted. None is sent to
+    an address in one of the `blocked` networks.
 
     Each webhook's go oldest first, up to `SENDERS` webhooks at once, so that a slow
     receiver holds up its own deliveries in this pass only. A webhook's deliveries left
@@ -291,7 +325,7 @@ def deliver_due(
                     _release(db, [d[0] for d in queue[i:]], claimed_at + CLAIM)
                     break
                 attempt = _attempt(
-                    db, client, delivery, sealer, backoff, attempts, claimed_at, started
+                    db, client, delivery, sealer, backoff, attempts, claimed_at, started, blocked
                 )
                 if attempt is None:
                     continue
@@ -319,6 +353,7 @@ def _attempt(
     attempts: int,
     claimed_at: datetime,
     started: float,
+    blocked: Networks,
 ) -> Attempt | None:
     """Send one claimed delivery and record how it went; None if its claim lapsed first."""
     delivery_id, webhook_id, event, body, url, stored, sealed, tried = delivery
@@ -335,7 +370,7 @@ def _attempt(
     except UnsealError as exc:  # an attempt that failed: retried, in case keys change
         status, error = None, f"cannot sign: {exc}"
     else:
-        status, error = _send(client, delivery_id, event, body, url, secret)
+        status, error = _send(client, delivery_id, event, body, url, secret, blocked=blocked)
     done = datetime.now(UTC)
     count = tried + 1
     values: dict[str, object] = {

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import httpx
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
-from registry.errors import WebhookNotFound
+from registry.errors import InvalidRequest, WebhookNotFound
 from registry.http_errors import error_responses
 from registry.monitoring import metrics, webhooks
 from registry.monitoring.models import (
@@ -41,6 +42,26 @@ async def _sealer(request: Request) -> SecretSealer:
 
 
 Sealer = Annotated[SecretSealer, Depends(_sealer)]
+
+
+async def _blocked(request: Request) -> webhooks.Networks:
+    blocked: webhooks.Networks = request.app.state.monitor.blocked
+    return blocked
+
+
+Blocked = Annotated[webhooks.Networks, Depends(_blocked)]
+
+
+def _check_url(url: str | None, blocked: webhooks.Networks) -> None:
+    """InvalidRequest when `url` names an address in a blocked network (a name is checked at
+    each send, once resolved)."""
+    host = httpx.URL(url).host if url else ""
+    if host and webhooks.blocks(blocked, host):
+        raise InvalidRequest(
+            f"url: {host} is in a network webhooks may not be sent to "
+            "(ACCORD_WEBHOOK_BLOCKED_NETWORKS)",
+            [{"field": "body.url"}],
+        )
 
 
 @router.get(
@@ -87,10 +108,11 @@ def _out(row: WebhookRow) -> WebhookOut:
     summary="Register a webhook",
     responses=error_responses(422),
 )
-def create_webhook(hook: WebhookIn, db: Db, sealer: Sealer) -> WebhookCreated:
+def create_webhook(hook: WebhookIn, db: Db, sealer: Sealer, blocked: Blocked) -> WebhookCreated:
     """Events of one contract (`contract`), of the contracts one team owns (`team`), or of
     all: breach episodes, SLA status changes, refused publishes. The response carries the
     signing secret; it is never shown again."""
+    _check_url(hook.url, blocked)
     secret = hook.secret or webhooks.new_secret()
     stored, sealed = sealer.seal(secret)
 
@@ -153,12 +175,13 @@ def get_webhook(webhook_id: int, db: Db) -> WebhookOut:
     responses=error_responses(404),
 )
 def update_webhook(
-    webhook_id: int, change: WebhookUpdate, db: Db, sealer: Sealer
+    webhook_id: int, change: WebhookUpdate, db: Db, sealer: Sealer, blocked: Blocked
 ) -> WebhookUpdated:
     """The fields given replace the stored ones. A new secret (`secret`, or one generated
     with `rotate_secret`) signs every delivery attempt from now on, pending retries
     included, and is returned in this response only. Deliveries already queued keep going
     to the webhook, to its new `url`."""
+    _check_url(change.url, blocked)
     fields = change.model_dump(exclude_unset=True, exclude={"secret", "rotate_secret"})
     secret = change.secret or (webhooks.new_secret() if change.rotate_secret else None)
     sealed = sealer.seal(secret) if secret is not None else None

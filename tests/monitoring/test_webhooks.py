@@ -71,10 +71,15 @@ def test_invalid_webhooks_are_refused(client: TestClient) -> None:
         {"url": "http://a..b/hook"},
         {"url": "http://[::1/hook"},
         {"url": "http:///no-host"},
+        # Where clouds serve instance credentials (link-local): blocked by default.
+        {"url": "http://169.254.169.254/latest/meta-data/"},
+        {"url": "http://[::ffff:169.254.169.254]/"},
+        {"url": "http://[fe80::1]:8080/"},
     ):
         response = client.post("/webhooks", json=body)
         assert response.status_code == 422, body
         assert error_of(response)["code"] == "invalid_request"
+    assert client.get("/webhooks").json()["items"] == []
 
 
 def test_update_a_webhook(client: TestClient) -> None:
@@ -117,6 +122,7 @@ def test_invalid_updates_are_refused_and_change_nothing(client: TestClient) -> N
         ({"secret": "short"}, "secret"),
         ({"secret": "s" * 20, "rotate_secret": True}, "rotate_secret"),
         ({"id": 7}, "id"),
+        ({"url": "http://169.254.169.254/", "description": "kept out"}, "url"),
     ):
         response = client.patch(url, json=body)
         assert response.status_code == 422, body
@@ -296,6 +302,38 @@ def _deliveries(monitor: Monitor) -> dict[int, tuple[str, int, datetime]]:
         lambda session: session.execute(sa.select(d.id, d.state, d.attempts, d.next_attempt_at))
     )
     return {i: (state, attempts, due) for i, state, attempts, due in rows}
+
+
+def test_no_webhook_goes_to_a_blocked_network_whatever_its_name_resolves_to(
+    settings: Settings, receiver: Receiver
+) -> None:
+    guarded = create_app(replace(settings, webhook_blocked=("127.0.0.0/8", "::1/128")))
+    with TestClient(guarded) as guarded_client:
+        monitor: Monitor = guarded.state.monitor
+        port = httpx.URL(receiver.url).port
+        refused = guarded_client.post("/webhooks", json={"url": f"http://127.0.0.1:{port}/"})
+        assert refused.status_code == 422 and "127.0.0.1" in error_of(refused)["message"]
+        # A name is accepted, and checked at each send once resolved: never sent to.
+        hook = register(guarded_client, f"http://localhost:{port}/hook")
+        _queue(monitor, hook["id"], 1)
+        [attempt] = monitor.deliver_once()
+    assert not attempt.delivered and attempt.status is None
+    assert attempt.error is not None and attempt.error.startswith("not sent: ")
+    assert attempt.error.endswith(" is in a blocked network"), attempt.error
+    assert receiver.requests == []
+
+
+def test_blocked_networks() -> None:
+    blocked = Settings(webhook_blocked=("10.0.0.0/8", "fe80::/10")).blocked_networks
+    for address, verdict in (
+        ("10.1.2.3", True),
+        ("::ffff:10.1.2.3", True),  # IPv4 written as IPv6
+        ("fe80::1%eth0", True),  # with a zone
+        ("11.0.0.1", False),
+        ("2001:db8::1", False),
+        ("hooks.example.com", False),  # a name: checked once resolved
+    ):
+        assert webhooks.blocks(blocked, address) is verdict, address
 
 
 def test_a_slow_receiver_holds_up_its_own_deliveries_only(

@@ -29,6 +29,10 @@ def test_reads_the_environment() -> None:
     assert settings.database_url == "postgresql+psycopg://postgres@db:5432/accord"
     assert (settings.workers, settings.read_threads) == (3, 8)
     assert not settings.is_sqlite
+    assert Settings.from_env({}).webhook_blocked == ("169.254.0.0/16", "fe80::/10")
+    assert Settings.from_env({"ACCORD_WEBHOOK_BLOCKED_NETWORKS": ""}).webhook_blocked == ()
+    listed = {"ACCORD_WEBHOOK_BLOCKED_NETWORKS": " 10.0.0.0/8 , fd00::/8"}
+    assert Settings.from_env(listed).webhook_blocked == ("10.0.0.0/8", "fd00::/8")
 
 
 @pytest.mark.parametrize(
@@ -39,6 +43,7 @@ def test_reads_the_environment() -> None:
         ({"ACCORD_WORKERS": "two"}, "ACCORD_WORKERS"),
         ({"ACCORD_WORKERS": "0"}, "ACCORD_WORKERS"),
         ({"ACCORD_READ_THREADS": "-1"}, "ACCORD_READ_THREADS"),
+        ({"ACCORD_WEBHOOK_BLOCKED_NETWORKS": "10.0.0.0/8,intranet"}, "'intranet' is not a"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], named: str) -> None:
