@@ -149,6 +149,9 @@ class BreachReporter:
         self._window_cache: tuple[float, float, datetime] = (0.0, 0.0, _EPOCH)
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
+        # Held from taking what was collected until it is on disk: a `persist` returns only
+        # once the counts it was called for are spooled, even when another thread took them.
+        self._spool_lock = threading.Lock()
         self._breaches: dict[tuple[str, int | None, str, str, datetime], _Breach] = {}
         self._observations: dict[tuple[str, int | None, datetime], _Observation] = {}
         self._stop = threading.Event()
@@ -359,17 +362,20 @@ class BreachReporter:
         """Write what was collected to the spool now, without sending it.
 
         For a consumer about to commit the offsets of the records it counted: after a crash
-        the spool still holds their counts, and the next reporter sends them. Does not wait
-        for a send in progress.
+        the spool still holds their counts, and the next reporter sends them. Waits for a
+        spool write in progress in another thread (which may hold some of them), not for a
+        send. A batch the disk cannot take (full) is kept in memory, as the module says.
         """
-        batch = self._take_batch()
-        if batch is not None:
-            with self._lock:
-                self._unspooled.append(batch)
-        self._spool_held()
+        with self._spool_lock:
+            batch = self._take_batch()
+            if batch is not None:
+                with self._lock:
+                    self._unspooled.append(batch)
+            self._spool_held()
 
     def _spool_held(self) -> None:
-        """Spool the batches held in memory, oldest first, until one cannot be written."""
+        """Spool the batches held in memory, oldest first, until one cannot be written (with
+        the spool lock held)."""
         while True:
             with self._lock:  # not held while writing: collecting goes on meanwhile
                 if not self._unspooled:
@@ -405,8 +411,8 @@ class BreachReporter:
                     batch = self._unspooled[0]
                 if not self._send(batch, None):
                     return False
-                with self._lock:
-                    self._unspooled.remove(batch)
+                with self._lock:  # unless a `persist` spooled it meanwhile (resent as one)
+                    self._unspooled = [held for held in self._unspooled if held is not batch]
 
     def _send(self, batch: dict[str, Any], path: Path | None) -> bool:
         """Deliver `batch`; False if it should be tried again later."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -265,3 +266,26 @@ def test_persist_spools_without_sending(tmp_path: Path) -> None:
     assert registry.calls == 0 and crashed.pending == 1  # on disk, not sent
     successor = BreachReporter(registry.deliver, source="s", spool_dir=tmp_path, clock=Clock())
     assert successor.flush() and registry.count("enum") == 3
+
+
+def test_persist_returns_once_counts_another_thread_took_are_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The reporter's own flush took the counts and is writing them when the consumer,
+    # about to commit, asks for them to be on disk: it must wait for that write.
+    reporter = BreachReporter(Registry().deliver, source="s", spool_dir=tmp_path, clock=Clock())
+    writing, spool = threading.Event(), reporter._spool
+
+    def slow_spool(batch: Any) -> Path:
+        writing.set()
+        time.sleep(0.3)
+        return spool(batch)
+
+    monkeypatch.setattr(reporter, "_spool", slow_spool)
+    feed(reporter, bad_channel(), 3)
+    other = threading.Thread(target=reporter.persist)
+    other.start()
+    assert writing.wait(5)
+    reporter.persist()  # nothing new to take: what the other thread holds must be written
+    assert len(list(tmp_path.glob("*.json"))) == 1
+    other.join()
