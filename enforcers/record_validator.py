@@ -125,15 +125,19 @@ class RecordValidator:
             try:
                 result = rule.cel.evaluate(record)
             except CelEvaluationError as exc:
+                # An evaluation error may quote a value ("invalid date-time: '12/03/1985 Ada
+                # Smith'"), so does what a rule gave: with PII fields, their kind only.
+                why = "an error" if self._pii else str(exc)
                 failures.append(
-                    self._failure("rule", rule.name, "", f"cannot evaluate: {exc}", rule.severity)
+                    self._failure("rule", rule.name, "", f"cannot evaluate: {why}", rule.severity)
                 )
                 continue
             if result is not True:
+                gave = f"a {type(result).__name__}" if self._pii else repr(result)
                 message = (
                     f"rule {rule.name!r} is false: {rule.cel.expression}"
                     if result is False
-                    else f"rule {rule.name!r} gave {result!r}, not a bool"
+                    else f"rule {rule.name!r} gave {gave}, not a bool"
                 )
                 failures.append(self._failure("rule", rule.name, "", message, rule.severity))
         return failures
@@ -145,6 +149,16 @@ class RecordValidator:
         return any(fields[: len(pii)] == pii or pii[: len(fields)] == fields for pii in self._pii)
 
     def _schema_failures(self, record: Any) -> list[Failure]:
+        try:
+            return self._described_failures(record)
+        except ValueError:
+            # jsonschema-rs cannot describe an error inside a value nested ~256 levels deep
+            # ("Recursion limit reached"); the record is invalid all the same, and must go
+            # where invalid records go rather than stop the stream.
+            message = "does not match the schema; nested too deeply to say where"
+            return [self._failure("schema", "schema", "", message, Severity.ERROR)]
+
+    def _described_failures(self, record: Any) -> list[Failure]:
         failures = []
         masked: dict[tuple[str, str], str] | None = None
         for error in self._schema.iter_errors(record):

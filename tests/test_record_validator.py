@@ -112,6 +112,38 @@ def test_pii_values_in_a_parent_never_appear_in_messages(
     assert any("<redacted>" in f.message for f in failures)
 
 
+def test_pii_values_never_appear_in_rule_messages() -> None:
+    doc = load_file(str(EXAMPLES / "orders.created.yaml")).to_document()
+    doc["rules"] = [
+        {
+            "name": "email_is_a_time",
+            "expression": "timestamp(this.customer.email) > timestamp(this.created_at)",
+        },
+        {"name": "gives_the_email", "expression": "this.customer.email"},
+    ]
+    validator = RecordValidator(Contract.from_document(doc), 1)
+    failures = validator.validate(ORDER)
+    assert [f.rule for f in failures] == ["email_is_a_time", "gives_the_email"]
+    assert all("ada@" not in f.message for f in failures), failures
+    assert failures[1].message == "rule 'gives_the_email' gave a str, not a bool"
+    # Without PII fields, the messages say what the rule met.
+    doc["semantics"] = {}
+    plain = RecordValidator(Contract.from_document(doc), 1)
+    assert any("ada@" in f.message for f in plain.validate(ORDER))
+
+
+def test_an_invalid_value_nested_too_deeply_to_describe_is_still_a_failure(
+    orders: RecordValidator,
+) -> None:
+    # jsonschema-rs cannot describe an error inside a value nested past ~256 levels.
+    deep = b"[" * 300 + b"]" * 300
+    raw = orjson.dumps({**ORDER, "customer": None}).replace(b"null", deep)
+    record, failures = orders.validate_json(raw)
+    assert record is not None
+    assert [(f.kind, f.rule, f.path) for f in failures] == [("schema", "schema", "")]
+    assert "nested too deeply" in failures[0].message
+
+
 def test_unparseable_bytes(orders: RecordValidator) -> None:
     record, failures = orders.validate_json(b'{"order_id": ')
     assert record is None and [(f.kind, f.rule) for f in failures] == [("parse", "json")]
