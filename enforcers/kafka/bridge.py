@@ -6,15 +6,16 @@ headers plus ``accord.contract`` / ``accord.version``), invalid ones to the DLQ 
 acknowledged, so a crash loses nothing and duplicates at most two commit batches;
 `stop` (SIGTERM) finishes the record in hand, flushes, commits and returns.
 
-While the registry cannot be reached to look up a framed record's schema id, the bridge
-waits and tries that record again (backing off up to `MAX_BACKOFF` seconds), as it does
-for any record it cannot yet handle: nothing is skipped, nothing is dead-lettered for it.
+While the registry cannot be reached to look up a framed record's schema id, or answers
+with a 5xx or 429, the bridge waits and tries that record again (backing off up to
+`MAX_BACKOFF` seconds, from the start again once a record went through), as it does for
+any record it cannot yet handle: nothing is skipped, nothing is dead-lettered for it. It
+stays in its consumer group while it waits (`ValidatingConsumer.wait`), however long.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 
 from enforcers.kafka.common import contract_headers, without_accord
 from enforcers.kafka.consumer import ConsumerStats, ValidatingConsumer
@@ -24,8 +25,12 @@ __all__ = ["MAX_BACKOFF", "run_bridge"]
 
 log = logging.getLogger(__name__)
 
-# Well below kafka-python's max_poll_interval_ms (5 min): the group keeps the bridge.
 MAX_BACKOFF = 30.0
+
+
+def _transient(exc: RegistryError) -> bool:
+    """Whether waiting may help: unreachable, overloaded (429) or failing (5xx)."""
+    return exc.status is None or exc.status == 429 or exc.status >= 500
 
 
 def run_bridge(consumer: ValidatingConsumer, valid_topic: str) -> ConsumerStats:
@@ -34,21 +39,22 @@ def run_bridge(consumer: ValidatingConsumer, valid_topic: str) -> ConsumerStats:
     Returns the consumer's counts. The consumer is closed (its last commit made) even
     when forwarding fails; an exception leaves the record in hand uncommitted.
     """
-    backoff = 0.5
+    backoff, handled = 0.5, -1
     try:
         while True:
             try:
                 _forward(consumer, valid_topic)
                 break
             except RegistryError as exc:
-                if exc.status is not None:
-                    raise  # refused, not unreachable: waiting would not help
+                if not _transient(exc):
+                    raise  # refused: waiting would not help
                 if consumer.stopping:
                     break  # what was handled is committed on close; this record was not
-                log.warning("registry unreachable (%s); trying again in %.1f s", exc, backoff)
-                deadline = time.monotonic() + backoff
-                while time.monotonic() < deadline and not consumer.stopping:
-                    time.sleep(0.1)
+                if consumer.stats.records != handled:  # records went through since: anew
+                    backoff, handled = 0.5, consumer.stats.records
+                state = "unreachable" if exc.status is None else "unavailable"
+                log.warning("registry %s (%s); trying again in %.1f s", state, exc, backoff)
+                consumer.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
     except BaseException:
         consumer.close(last_handled=False)

@@ -352,6 +352,26 @@ class ValidatingConsumer(Iterator[ValidRecord]):
         """End iteration after the current record (safe from a signal handler)."""
         self._stopping = True
 
+    def wait(self, seconds: float) -> None:
+        """Wait up to `seconds` (less once stopped) without taking records, staying in the
+        group: for an application that waits before trying a record again.
+
+        kafka-python leaves the group when `poll` has not been called for
+        ``max_poll_interval_ms`` (5 minutes): the partitions would go to another member, and
+        what this one handled then could not be committed. So this polls, with every
+        partition paused (no records come back; what was fetched is fetched again later),
+        which also lets a rebalance run as in any poll.
+        """
+        consumer = self._consumer
+        deadline = time.monotonic() + seconds
+        while not self.stopping and (left := deadline - time.monotonic()) > 0:
+            paused = consumer.assignment() - consumer.paused()  # not those paused already
+            consumer.pause(*paused)
+            try:
+                consumer.poll(timeout_ms=max(1, int(min(left, 1.0) * 1000)))
+            finally:
+                consumer.resume(*(paused & consumer.assignment()))
+
     @property
     def stopping(self) -> bool:
         """`stop` or `close` was called: iteration ends (or has ended)."""

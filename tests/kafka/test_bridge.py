@@ -20,7 +20,8 @@ import pytest
 import yaml
 
 from enforcers.kafka import frame
-from enforcers.registry_client import RegistryClient
+from enforcers.kafka.bridge import _transient
+from enforcers.registry_client import RegistryClient, RegistryError
 from tests.conftest import ACCORD
 from tests.kafka.helpers import (
     BREAKS,
@@ -321,3 +322,13 @@ def test_the_bridge_waits_out_an_unreachable_registry(
     versions = [headers_of(m)["accord.version"] for m in read_all(kafka_broker, bridge.valid)]
     assert versions == [b"1", b"2", b"2"]
     bridge.assert_all_committed()
+
+
+@pytest.mark.parametrize(
+    ("status", "waits"),
+    [(None, True), (503, True), (500, True), (429, True), (401, False), (404, False)],
+)
+def test_the_bridge_waits_out_what_may_pass_and_stops_on_a_refusal(
+    status: int | None, waits: bool
+) -> None:
+    assert _transient(RegistryError("x", status=status)) is waits

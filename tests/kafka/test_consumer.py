@@ -188,6 +188,25 @@ def test_commits_what_was_handled_and_redelivers_the_record_in_hand(
     assert committed(kafka_broker, group, topic) == {0: 30}
 
 
+def test_waiting_stays_in_the_group_past_the_poll_interval(
+    kafka_broker: str, names: Any, tmp_path: Path
+) -> None:
+    # What the bridge does while the registry is away: wait, and keep its partitions.
+    topic, dlq, group = names("in"), names("dlq"), names("group")
+    create_topics(kafka_broker, topic, dlq, partitions=1)
+    produce(
+        kafka_broker, topic, [(f"k{i}".encode(), orjson.dumps(order(i)), []) for i in range(10)]
+    )
+    options = {"contract": orders_source(), "group_id": group, "dlq_topic": dlq}
+    patient = settings(kafka_broker, max_poll_interval_ms=3000, consumer_timeout_ms=3000)
+    with ValidatingConsumer(topic, **options, **patient) as consumer:
+        first = [number(r.key) for _, r in zip(range(5), consumer, strict=False)]
+        consumer.wait(7)  # more than twice the poll interval, taking no records
+        rest = [number(r.key) for r in consumer]
+    assert first + rest == list(range(10))  # none lost, none again
+    assert committed(kafka_broker, group, topic) == {0: 10}
+
+
 class _RefusingProducer(KafkaProducer):  # type: ignore[misc]
     """Refuses its first send, as kafka-python does when topic metadata does not come in time."""
 
