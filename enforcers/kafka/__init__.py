@@ -9,6 +9,7 @@ bridge's valid records are written by a `RecordWriter` (librdkafka).
 from enforcers.kafka.bridge import run_bridge
 from enforcers.kafka.common import (
     HEADER_CONTRACT,
+    HEADER_DIVERTED,
     HEADER_FAILURES,
     HEADER_OFFSET,
     HEADER_PARTITION,
@@ -30,6 +31,7 @@ from enforcers.kafka.writer import Delivery, RecordWriter
 
 __all__ = [
     "HEADER_CONTRACT",
+    "HEADER_DIVERTED",
     "HEADER_FAILURES",
     "HEADER_OFFSET",
     "HEADER_PARTITION",

@@ -2,9 +2,10 @@
 
 Valid records are produced to the valid topic (value, key and timestamp as they were, the
 headers plus ``accord.contract`` / ``accord.version``), invalid ones to the DLQ by the
-`ValidatingConsumer`. A consumed record is committed only once its produce was
-acknowledged, so a crash loses nothing and duplicates at most two commit batches;
-`stop` (SIGTERM) finishes the record in hand, flushes, commits and returns.
+`ValidatingConsumer`; so is a valid record the writer refuses for its size
+(`ValidatingConsumer.divert`), rather than tried forever. A consumed record is committed
+only once its produce was acknowledged, so a crash loses nothing and duplicates at most two
+commit batches; `stop` (SIGTERM) finishes the record in hand, flushes, commits and returns.
 
 While the registry cannot be reached to look up a framed record's schema id, or answers
 with a 5xx or 429, the bridge waits and tries that record again (backing off up to
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import logging
 
-from enforcers.kafka.common import contract_headers, without_accord
+from enforcers.kafka.common import contract_headers, too_large, without_accord
 from enforcers.kafka.consumer import ConsumerStats, ValidatingConsumer
 from enforcers.registry_client import RegistryError
 
@@ -70,12 +71,20 @@ def _forward(consumer: ValidatingConsumer, valid_topic: str) -> None:
         headers = without_accord(message.headers)
         headers.extend(contract_headers(record.contract.name, record.version, record.schema_id))
         timestamp = message.timestamp
-        consumer.track(
-            producer.send(
+        try:
+            send = producer.send(
                 valid_topic,
                 value=message.value,
                 key=message.key,
                 headers=headers,
                 timestamp_ms=timestamp if timestamp is not None and timestamp >= 0 else None,
             )
-        )
+        except Exception as exc:
+            if not too_large(exc):
+                raise
+            # Refused for its size (the writer's message.max.bytes): trying again would stop
+            # the partition for good. It goes to the DLQ, as the README says.
+            size = len(message.value or b"")
+            consumer.divert(record, f"too large for {valid_topic} ({size} bytes)")
+            continue
+        consumer.track(send)

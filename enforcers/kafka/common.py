@@ -58,6 +58,7 @@ HEADER_TIMESTAMP = "accord.source.timestamp"  # ms since the epoch, as the sourc
 HEADER_TARGET_TOPIC = "accord.target.topic"  # producer DLQ: where the record was headed
 HEADER_FAILURES_OMITTED = "accord.failures.omitted"  # how many the failures header leaves out
 HEADER_VALUE_OMITTED = "accord.value.omitted"  # bytes of a value too large for the DLQ
+HEADER_DIVERTED = "accord.diverted"  # why a valid record is in the DLQ (`divert`)
 
 # A record that fit its topic must still fit the DLQ with these headers added: the failures
 # header is kept under this size (messages cut, failures past it counted, not listed).

@@ -23,7 +23,7 @@ import inspect
 import logging
 import math
 import time
-from collections.abc import Generator, Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,6 +35,7 @@ from kafka.structs import OffsetAndMetadata
 from contracts import Contract
 from enforcers.contract_source import ContractSource, ResolvedContract, parse_event_time
 from enforcers.kafka.common import (
+    HEADER_DIVERTED,
     HEADER_OFFSET,
     HEADER_PARTITION,
     HEADER_TIMESTAMP,
@@ -172,6 +173,7 @@ class ConsumerStats:
     records: int = 0
     valid: int = 0
     invalid: int = 0
+    diverted: int = 0  # valid, but dead-lettered by the application (`divert`)
     commits: int = 0
     per_rule: dict[str, int] = field(default_factory=dict)  # "kind:rule" -> failures
 
@@ -351,6 +353,28 @@ class ValidatingConsumer(Iterator[ValidRecord]):
     def stop(self) -> None:
         """End iteration after the current record (safe from a signal handler)."""
         self._stopping = True
+
+    def divert(self, record: ValidRecord, why: str) -> None:
+        """Dead-letter a valid record that the application cannot take where it goes (too
+        large for the topic a bridge forwards to, say): handled, rather than tried forever.
+
+        Its dead letter is as an invalid record's, with no failures and an
+        ``accord.diverted`` header saying `why` (with no DLQ it is dropped, as an invalid
+        record is). Call it for the record in hand; it is committed once the DLQ write is
+        acknowledged, as any.
+        """
+        message = record.message
+        log.warning(
+            "valid record %s[%s]@%s goes to the DLQ (if any): %s",
+            message.topic,
+            message.partition,
+            message.offset,
+            why,
+        )
+        self.stats.diverted += 1
+        self._dead_letter(
+            message, record.resolved, record.schema_id, [], [(HEADER_DIVERTED, why.encode())]
+        )
 
     def wait(self, seconds: float) -> None:
         """Wait up to `seconds` (less once stopped) without taking records, staying in the
@@ -596,6 +620,7 @@ class ValidatingConsumer(Iterator[ValidRecord]):
         resolved: ResolvedContract,
         global_id: int | None,
         failures: list[Failure],
+        extra: Sequence[tuple[str, bytes]] = (),
     ) -> None:
         """Start the DLQ write of an invalid record (its acknowledgement is checked later)."""
         if self.dlq_topic is None:
@@ -616,6 +641,7 @@ class ValidatingConsumer(Iterator[ValidRecord]):
             (HEADER_PARTITION, str(message.partition).encode()),
             (HEADER_OFFSET, str(message.offset).encode()),
             (HEADER_TIMESTAMP, str(timestamp).encode()),
+            *extra,
         ]
         value = message.value
         while True:

@@ -16,7 +16,7 @@ from kafka.errors import KafkaTimeoutError
 
 from contracts import load_file
 from enforcers.contract_source import ContractSource
-from enforcers.kafka import SendFailed, ValidatingConsumer, ValidRecord
+from enforcers.kafka import SendFailed, ValidatingConsumer, ValidRecord, run_bridge
 from enforcers.reporting import BreachReporter
 from tests.kafka.helpers import (
     BREAKS,
@@ -324,6 +324,41 @@ def test_a_record_too_large_for_the_dlq_is_dead_lettered_without_its_value(
     )
     [failure] = orjson.loads(headers["accord.failures"])
     assert failure["rule"] == "enum" and len(failure["message"]) <= 512
+    assert committed(kafka_broker, group, topic) == {0: 3}
+
+
+def test_a_valid_record_too_large_to_forward_is_diverted_to_the_dlq(
+    kafka_broker: str, names: Any
+) -> None:
+    # The bridge's writer takes less than the source topic held: forwarding the record
+    # again and again would stop its partition for good.
+    topic, valid, dlq, group = names("in"), names("valid"), names("dlq"), names("group")
+    create_topics(kafka_broker, topic, valid, dlq, partitions=1)
+    large = order(1)
+    large["line_items"] = large["line_items"] * 100  # valid: at most 500 items
+    big = orjson.dumps(large)
+    assert len(big) > 4000
+    produce(
+        kafka_broker,
+        topic,
+        [(f"k{i}".encode(), big if i == 1 else orjson.dumps(order(i)), []) for i in range(3)],
+    )
+    consumer = ValidatingConsumer(
+        topic,
+        contract=orders_source(),
+        group_id=group,
+        dlq_topic=dlq,
+        producer_config={"message.max.bytes": 4000},
+        **settings(kafka_broker),
+    )
+    stats = run_bridge(consumer, valid)
+    assert (stats.valid, stats.invalid, stats.diverted) == (3, 0, 1)
+    assert [m.key for m in read_all(kafka_broker, valid)] == [b"k0", b"k2"]
+    [letter] = read_all(kafka_broker, dlq)
+    headers = headers_of(letter)
+    assert headers["accord.diverted"] == f"too large for {valid} ({len(big)} bytes)".encode()
+    assert letter.value is None and headers["accord.value.omitted"] == str(len(big)).encode()
+    assert orjson.loads(headers["accord.failures"]) == []
     assert committed(kafka_broker, group, topic) == {0: 3}
 
 
