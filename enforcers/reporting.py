@@ -53,12 +53,18 @@ def _sample(path: str, message: str, record: Any) -> dict[str, Any]:
     if len(message) > MAX_MESSAGE:
         message = message[: MAX_MESSAGE - 1] + "…"
     try:
-        size = len(orjson.dumps(record))
+        encoded = orjson.dumps(record)
     except (TypeError, orjson.JSONEncodeError):
-        record, size = None, 0  # not JSON (nests too deep): the message stays
-    if size > MAX_SAMPLE_RECORD:
-        record = f"<a record of {size} bytes, left out>"
-    return {"path": path, "message": message, "record": record}
+        return {"path": path, "message": message, "record": None}  # not JSON (too deep)
+    if len(encoded) > MAX_SAMPLE_RECORD:
+        return {
+            "path": path,
+            "message": message,
+            "record": f"<a record of {len(encoded)} bytes, left out>",
+        }
+    # A copy of its own: redacting shares the untouched parts with the record, which the
+    # application (a valid record with a warning) may change before the sample is sent.
+    return {"path": path, "message": message, "record": orjson.loads(encoded)}
 
 
 def _refused(exc: Exception) -> bool:
@@ -89,6 +95,16 @@ def _redact(value: Any, paths: list[FieldPath]) -> Any:
             deeper = [p[1:] for p in paths if len(p) > 1 and p[0] == key]
             out[key] = _redact(item, deeper) if deeper else item
     return out
+
+
+def _sync_directory(directory: Path) -> None:
+    if os.name != "posix":  # elsewhere a directory cannot be opened to be synced
+        return
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _iso(moment: datetime) -> str:
@@ -143,6 +159,13 @@ class BreachReporter:
         self.source = source
         self.spool_dir = Path(spool_dir)
         self.spool_dir.mkdir(parents=True, exist_ok=True)
+        # Batches half written when a process died (an hour ago or more: not another live
+        # reporter's). No commit waited for them (`persist` returns after the rename), so
+        # their records are read, and counted, again.
+        for stale in self.spool_dir.glob("*.partial"):
+            with contextlib.suppress(OSError):
+                if time.time() - stale.stat().st_mtime > 3600:
+                    stale.unlink()
         self.window = window
         self.max_samples = max_samples
         self._clock = clock  # seconds since the epoch
@@ -344,6 +367,7 @@ class BreachReporter:
             handle.flush()
             os.fsync(handle.fileno())
         partial.replace(final)
+        _sync_directory(self.spool_dir)  # the rename too must survive a power cut
         return final
 
     @property

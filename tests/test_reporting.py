@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -289,3 +291,20 @@ def test_persist_returns_once_counts_another_thread_took_are_on_disk(
     reporter.persist()  # nothing new to take: what the other thread holds must be written
     assert len(list(tmp_path.glob("*.json"))) == 1
     other.join()
+
+
+def test_samples_are_copies_and_half_written_batches_are_cleared(tmp_path: Path) -> None:
+    stale = tmp_path / "20240101T000000000000-x.partial"
+    stale.write_bytes(b'{"batch_id": "x", "brea')
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    fresh = tmp_path / "20240101T000000000000-y.partial"  # another reporter writing now
+    fresh.write_bytes(b"{")
+    registry = Registry()
+    reporter = BreachReporter(registry.deliver, source="s", spool_dir=tmp_path, clock=Clock())
+    assert not stale.exists() and fresh.exists()
+    record = copy.deepcopy(bad_channel())  # its own nested values, to change
+    feed(reporter, record)
+    record["line_items"][0]["sku"] = "CHANGED"  # the application goes on with its record
+    assert reporter.flush()
+    [breach] = [b for b in registry.seen.values() if "rule" in b]
+    assert breach["samples"][0]["record"]["line_items"][0]["sku"] == "A"
