@@ -228,6 +228,7 @@ class _CommitOnRevoke(AsyncConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         log.info("assigned %s", sorted(assigned))
+        self._owner._rewind(set(assigned))
 
     async def on_partitions_lost(self, lost: Iterable[TopicPartition]) -> None:
         self._owner._forget(set(lost))
@@ -297,6 +298,9 @@ class ValidatingConsumer(Iterator[ValidRecord]):
         self._sends: list[Any] = []
         # A periodic commit waiting for its DLQ writes: (offsets, the sends made before them).
         self._waiting: tuple[dict[TopicPartition, OffsetAndMetadata], list[Any]] | None = None
+        # Per revoked partition, the offset of the first buffered record not handled (see
+        # `_rewind`).
+        self._dropped: dict[TopicPartition, int] = {}
         self._in_flight: Any = None  # the last commit_async, a kafka.future.Future
         self._tallies: dict[ResolvedContract, _Tally] = {}
         self._buffer: list[Any] = []
@@ -392,9 +396,14 @@ class ValidatingConsumer(Iterator[ValidRecord]):
             paused = consumer.assignment() - consumer.paused()  # not those paused already
             consumer.pause(*paused)
             try:
-                consumer.poll(timeout_ms=max(1, int(min(left, 1.0) * 1000)))
+                batch = consumer.poll(timeout_ms=max(1, int(min(left, 1.0) * 1000)))
             finally:
                 consumer.resume(*(paused & consumer.assignment()))
+            # A partition assigned during the poll was not paused, and may have come back
+            # with records: not taken now, so they are fetched again later.
+            for tp, messages in (batch or {}).items():
+                if messages:
+                    consumer.seek(tp, messages[0].offset)
 
     @property
     def stopping(self) -> bool:
@@ -554,6 +563,16 @@ class ValidatingConsumer(Iterator[ValidRecord]):
                     if self._yielded is not message:
                         return  # close() took it meanwhile
                     self._yielded = None
+                    if self._buffer is not buffer:
+                        # A rebalance while the record was out (`wait` polls): the buffer
+                        # now holds only what this member still owns. The record counts as
+                        # handled only if its partition is still ours (else its new owner
+                        # reads it again); then go on from what is left of the buffer.
+                        tp = TopicPartition(message.topic, message.partition)
+                        if tp in self._consumer.assignment():
+                            offsets[message.topic, message.partition] = message.offset
+                            self._uncommitted += 1
+                        break
                 offsets[message.topic, message.partition] = message.offset
                 self._uncommitted += 1
                 if self._uncommitted >= commit_every or (
@@ -773,10 +792,26 @@ class ValidatingConsumer(Iterator[ValidRecord]):
             offsets, sends = self._waiting
             kept = {tp: offset for tp, offset in offsets.items() if tp not in partitions}
             self._waiting = (kept, sends) if kept else None
-        if self._position < len(self._buffer):
-            keep = [
-                m
-                for m in self._buffer[self._position :]
-                if TopicPartition(m.topic, m.partition) not in partitions
-            ]
-            self._buffer, self._position = keep, 0
+        # Always a new list, even an empty one: a record out with the application when this
+        # ran sees that its buffer changed (`_stream`).
+        keep = []
+        for m in self._buffer[self._position :]:
+            tp = TopicPartition(m.topic, m.partition)
+            if tp not in partitions:
+                keep.append(m)
+            elif tp not in self._dropped:  # the first of its records not handled
+                self._dropped[tp] = m.offset
+        self._buffer, self._position = keep, 0
+
+    def _rewind(self, assigned: set[TopicPartition]) -> None:
+        """Partitions (back) in this member's hands: fetch again what `_forget` dropped.
+
+        kafka-python keeps the position of a partition assigned back to the member that had
+        it, and that position is past the records dropped from the buffer: without a seek
+        they would never be read (nor their offsets' records validated). The others start
+        from what was committed, which is before them.
+        """
+        dropped, self._dropped = self._dropped, {}
+        for tp, offset in dropped.items():
+            if tp in assigned:
+                self._consumer.seek(tp, offset)

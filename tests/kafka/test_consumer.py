@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaTimeoutError
 
 from contracts import load_file
@@ -205,6 +205,53 @@ def test_waiting_stays_in_the_group_past_the_poll_interval(
         rest = [number(r.key) for r in consumer]
     assert first + rest == list(range(10))  # none lost, none again
     assert committed(kafka_broker, group, topic) == {0: 10}
+
+
+def test_a_rebalance_while_waiting_loses_no_buffered_record(kafka_broker: str, names: Any) -> None:
+    # Another member joins while the consumer waits with records of both partitions
+    # buffered and one out: both are revoked and one given back (which one varies). The
+    # records buffered for the one that left must not be handed out; those of the one
+    # given back must be read again (kafka-python keeps its position past them).
+    topic, dlq, group = names("in"), names("dlq"), names("group")
+    create_topics(kafka_broker, topic, dlq, partitions=2)
+    produce(
+        kafka_broker, topic, [(f"k{i}".encode(), orjson.dumps(order(i)), []) for i in range(60)]
+    )
+    options = {"contract": orders_source(), "group_id": group, "dlq_topic": dlq}
+    joined: list[int] = []
+    with ValidatingConsumer(topic, **options, **settings(kafka_broker)) as consumer:
+        first = [number(r.key) for _, r in zip(range(5), consumer, strict=False)]
+        joiner = KafkaConsumer(
+            topic,
+            group_id=group,
+            enable_auto_commit=False,
+            **{k: v for k, v in settings(kafka_broker).items() if k != "consumer_timeout_ms"},
+        )
+        done = threading.Event()
+
+        def join() -> None:
+            while not done.is_set():
+                for messages in joiner.poll(timeout_ms=200).values():
+                    joined.extend(number(m.key) for m in messages)
+
+        joining = threading.Thread(target=join)
+        joining.start()
+        try:
+            deadline = time.monotonic() + 30
+            while not joiner.assignment() and time.monotonic() < deadline:
+                consumer.wait(0.5)
+            assert joiner.assignment(), "the group did not rebalance"
+            rest = [number(r.key) for r in consumer]
+            time.sleep(2)  # the joiner reads its partition
+        finally:
+            done.set()
+            joining.join(10)
+            joiner.close()
+    mine = first + rest
+    assert len(mine) == len(set(mine))  # nothing twice here
+    # Nothing of a partition that went to the joiner, but the record that was in hand.
+    assert len(set(mine) & set(joined)) <= 1, (mine, joined)
+    assert sorted(set(mine) | set(joined)) == list(range(60))  # nothing lost
 
 
 class _RefusingProducer(KafkaProducer):  # type: ignore[misc]
