@@ -13,10 +13,9 @@ from cryptography.fernet import Fernet
 
 __all__ = ["MAX_RETENTION_DAYS", "Settings", "normalise_database_url", "parse_rate"]
 
-# Link-local addresses: no webhook receiver lives there, but cloud instance metadata (and
-# its credentials) does, at 169.254.169.254 and fd00:ec2::254 (the latter is not blocked
-# by default: it is a unique-local address other services share).
-LINK_LOCAL = ("169.254.0.0/16", "fe80::/10")
+# Where clouds serve instance metadata, credentials included, and no webhook receiver
+# lives: link-local (169.254.169.254 on most clouds), AWS's IPv6 address, Alibaba's.
+METADATA_NETWORKS = ("169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128", "100.100.100.200/32")
 MAX_RETENTION_DAYS = 36_500  # a century: far enough, and well inside what a date can hold
 
 _DRIVERS = {
@@ -75,7 +74,7 @@ class Settings:
     secrets at rest (`registry.monitoring.sealing`): the first seals, every one unseals.
     `webhook_blocked`: ``ACCORD_WEBHOOK_BLOCKED_NETWORKS``, networks (CIDR, separated by
     commas; empty: none) no webhook is sent to, nor registered for when its URL names an
-    address; by default link-local, where clouds serve instance credentials.
+    address; by default where clouds serve instance credentials (`METADATA_NETWORKS`).
     """
 
     database_url: str = "sqlite:///accord.db"
@@ -99,7 +98,7 @@ class Settings:
     max_schema_properties: int = 10_000
     rate_limit: str | None = None
     secret_keys: tuple[str, ...] = field(default=(), repr=False)  # never in logs
-    webhook_blocked: tuple[str, ...] = LINK_LOCAL
+    webhook_blocked: tuple[str, ...] = METADATA_NETWORKS
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "database_url", normalise_database_url(self.database_url))
@@ -173,7 +172,7 @@ class Settings:
             rate_limit=env.get("ACCORD_RATE_LIMIT") or None,
             secret_keys=_listed(env.get("ACCORD_SECRET_KEY") or ""),
             webhook_blocked=_listed(
-                env.get("ACCORD_WEBHOOK_BLOCKED_NETWORKS", ",".join(LINK_LOCAL))
+                env.get("ACCORD_WEBHOOK_BLOCKED_NETWORKS", ",".join(METADATA_NETWORKS))
             ),
         )
 

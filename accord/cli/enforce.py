@@ -181,9 +181,10 @@ def kafka(
         stats = run_bridge(consumer, valid_topic)
     finally:
         _close(reporter, client)
+    diverted = f" ({stats.diverted} too large, to the DLQ)" if stats.diverted else ""
     err.print(
-        f"drained: {stats.records} records, {stats.valid} valid, {stats.invalid} invalid; "
-        f"offsets committed"
+        f"drained: {stats.records} records, {stats.valid} valid{diverted}, "
+        f"{stats.invalid} invalid; offsets committed"
     )
     raise typer.Exit(EXIT_OK)
 

@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Any
 
 import httpx
@@ -168,9 +168,19 @@ def blocks(networks: Networks, address: str) -> bool:
         ip = ip_address(address.partition("%")[0])  # without an IPv6 zone
     except ValueError:
         return False
-    if isinstance(ip, IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, IPv6Address):
+        # IPv4 carried in IPv6: mapped (::ffff:a.b.c.d), 6to4 (2002:AABB:CCDD::) or the
+        # well-known NAT64 prefix (64:ff9b::a.b.c.d), each reaching that IPv4 address.
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip.sixtofour is not None:
+            ip = ip.sixtofour
+        elif ip in _NAT64:
+            ip = IPv4Address(int(ip) & 0xFFFFFFFF)
     return any(ip in network for network in networks)
+
+
+_NAT64 = IPv6Network("64:ff9b::/96")
 
 
 class _SendGuard:

@@ -75,6 +75,10 @@ def test_invalid_webhooks_are_refused(client: TestClient) -> None:
         {"url": "http://169.254.169.254/latest/meta-data/"},
         {"url": "http://[::ffff:169.254.169.254]/"},
         {"url": "http://[fe80::1]:8080/"},
+        {"url": "http://2852039166/"},  # 169.254.169.254 in the forms resolvers take
+        {"url": "http://0xa9fea9fe/"},
+        {"url": "http://169.254.43518/"},
+        {"url": "http://[fd00:ec2::254]/"},
     ):
         response = client.post("/webhooks", json=body)
         assert response.status_code == 422, body
@@ -329,6 +333,9 @@ def test_blocked_networks() -> None:
         ("10.1.2.3", True),
         ("::ffff:10.1.2.3", True),  # IPv4 written as IPv6
         ("fe80::1%eth0", True),  # with a zone
+        ("2002:a01:203::1", True),  # 6to4 of 10.1.2.3
+        ("64:ff9b::a01:203", True),  # NAT64 of 10.1.2.3
+        ("2002:b00:1::1", False),
         ("11.0.0.1", False),
         ("2001:db8::1", False),
         ("hooks.example.com", False),  # a name: checked once resolved
