@@ -162,8 +162,8 @@ Networks = tuple[IPv4Network | IPv6Network, ...]
 
 
 def blocks(networks: Networks, address: str) -> bool:
-    """Whether the IP `address` is in one of `networks` (an IPv4 address written as IPv6,
-    ``::ffff:a.b.c.d``, counts as the IPv4 one)."""
+    """Whether the IP `address` is in one of `networks` (an IPv4 address carried in IPv6
+    counts as the IPv4 one); False for anything not an IP address."""
     try:
         ip = ip_address(address.partition("%")[0])  # without an IPv6 zone
     except ValueError:
