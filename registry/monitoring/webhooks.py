@@ -44,6 +44,7 @@ __all__ = [
     "TIMESTAMP_HEADER",
     "Attempt",
     "Networks",
+    "blocked_host",
     "blocks",
     "deliver_due",
     "new_secret",
@@ -181,6 +182,17 @@ def blocks(networks: Networks, address: str) -> bool:
 
 
 _NAT64 = IPv6Network("64:ff9b::/96")
+
+
+def blocked_host(networks: Networks, url: str) -> str | None:
+    """The address `url` names, if it is in one of `networks`; None otherwise (a host name
+    is checked at each send, once resolved)."""
+    host = httpx.URL(url).host
+    # An address in any form a resolver reads as one (2852039166, 0xa9fea9fe...); a name
+    # raises here.
+    with contextlib.suppress(OSError, UnicodeError, ValueError):
+        host = str(socket.getaddrinfo(host, None, flags=socket.AI_NUMERICHOST)[0][4][0])
+    return host if host and blocks(networks, host) else None
 
 
 class _SendGuard:
@@ -340,7 +352,7 @@ def deliver_due(
                 if attempt is None:
                     continue
                 out.append(attempt)
-                if attempt.status is None and not attempt.delivered:
+                if attempt.status is None:  # not reached (no answer, or not sent)
                     _release(db, [d[0] for d in queue[i + 1 :]], claimed_at + CLAIM)
                     break
         except Exception:  # the database, say: the other webhooks' sends go on

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import socket
 from typing import Annotated
 
-import httpx
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.orm import Session
@@ -55,14 +52,9 @@ Blocked = Annotated[webhooks.Networks, Depends(_blocked)]
 
 
 def _check_url(url: str | None, blocked: webhooks.Networks) -> None:
-    """InvalidRequest when `url` names an address in a blocked network (a name is checked at
-    each send, once resolved)."""
-    host = httpx.URL(url).host if url else ""
-    # An address in any form the resolver reads as one (2852039166, 0xa9fea9fe...); a name
-    # raises, and is checked at each send, once resolved.
-    with contextlib.suppress(OSError, UnicodeError, ValueError):
-        host = str(socket.getaddrinfo(host, None, flags=socket.AI_NUMERICHOST)[0][4][0])
-    if host and webhooks.blocks(blocked, host):
+    """InvalidRequest when `url` names an address in a blocked network."""
+    host = webhooks.blocked_host(blocked, url) if url else None
+    if host is not None:
         raise InvalidRequest(
             f"url: {host} is in a network webhooks may not be sent to "
             "(ACCORD_WEBHOOK_BLOCKED_NETWORKS)",
