@@ -3,7 +3,8 @@
 A `ContractSource` resolves ``NAME[@VERSION]`` once through `RegistryClient` and keeps the
 compiled validator: no registry call per record. A pinned version never changes (versions
 are immutable); ``latest`` is revalidated with its ETag at most every `refresh_interval`
-seconds, and a registry that cannot be reached then leaves the cached version in force.
+seconds, in the background, and a registry that cannot be reached leaves the cached
+version in force.
 A local contract FILE needs no registry at all.
 
 Confluent-framed messages (magic byte 0, then a 4-byte big-endian schema id) name the
@@ -155,6 +156,7 @@ class ContractSource:
         self._current: ResolvedContract | None = fixed
         # Only ``latest`` from the registry is ever looked at again.
         self._next_refresh: float | None = None
+        self._revalidating = False  # a background revalidation is under way
         if fixed is None:
             self._current = self._fetch()
             if str(version) == "latest":
@@ -252,18 +254,24 @@ class ContractSource:
     # -- lookups -----------------------------------------------------------------------------
 
     def current(self) -> ResolvedContract:
-        """The version unframed records are checked against (revalidated when due)."""
+        """The version unframed records are checked against.
+
+        When ``latest`` is due for revalidation, a background thread asks the registry and
+        this version stays in force meanwhile: a slow or hung registry never holds up a
+        record.
+        """
         due = self._next_refresh
-        if due is not None and self._clock() >= due:
-            self._refresh()
+        if due is not None and not self._revalidating and self._clock() >= due:
+            self._revalidate_in_background()
         current = self._current
         assert current is not None
         return current
 
     def refresh(self) -> ResolvedContract:
-        """Revalidate ``latest`` now (a pinned version or a file is returned as it is)."""
+        """Revalidate ``latest`` now and wait for the answer (a pinned version or a file is
+        returned as it is)."""
         if self._next_refresh is not None:
-            self._refresh()
+            self._revalidate()
         return self.current()
 
     def by_id(self, global_id: int) -> ResolvedContract:
@@ -328,26 +336,39 @@ class ContractSource:
         self._by_id[registered.id] = resolved
         return resolved
 
-    def _refresh(self) -> None:
+    def _revalidate_in_background(self) -> None:
         with self._lock:
             due = self._next_refresh
-            if due is None or self._clock() < due:
-                return  # another thread did it
-            self._next_refresh = self._clock() + self.refresh_interval
-            assert self.client is not None
-            try:
-                # The client sends If-None-Match: an unchanged version costs a 304.
-                registered = self.client.get_version(self.name, self.requested_version)
-            except RegistryError as exc:
-                log.warning(
-                    "cannot revalidate %s@%s (%s); keeping version %s",
-                    self.name,
-                    self.requested_version,
-                    exc,
-                    self._current.version if self._current else None,
-                )
-                return
+            if self._revalidating or due is None or self._clock() < due:
+                return  # another thread saw it due first
+            self._revalidating = True
+        threading.Thread(
+            target=self._revalidate,
+            args=(True,),
+            name=f"accord-revalidate-{self.name}",
+            daemon=True,
+        ).start()
+
+    def _revalidate(self, background: bool = False) -> None:
+        assert self.client is not None
+        try:
+            # The client sends If-None-Match: an unchanged version costs a 304.
+            registered = self.client.get_version(self.name, self.requested_version)
             current = self._current
             if current is None or current.global_id != registered.id:
-                self._current = self._resolved(registered)
+                with self._lock:
+                    self._current = self._resolved(registered)
                 log.info("%s: now checking against version %s", self.name, registered.version)
+        except Exception as exc:  # whatever went wrong, the version in force stays
+            log.warning(
+                "cannot revalidate %s@%s (%s); keeping version %s",
+                self.name,
+                self.requested_version,
+                exc,
+                self._current.version if self._current else None,
+            )
+        finally:
+            with self._lock:
+                self._next_refresh = self._clock() + self.refresh_interval
+                if background:
+                    self._revalidating = False

@@ -7,7 +7,9 @@ httpx's own, wrapped only to count the requests and to play an unreachable regis
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,14 +51,22 @@ DOC: dict[str, Any] = {
 
 
 class Counting(httpx.BaseTransport):
-    """Passes requests on; counts them, and can play unreachable."""
+    """Passes requests on; counts them, and can play unreachable or hung."""
 
     def __init__(self, inner: httpx.BaseTransport) -> None:
         self.inner = inner
         self.seen: list[tuple[str, str | None, int]] = []  # path, If-None-Match, status
+        self.attempts: list[str] = []  # every request's path, answered or not
         self.down = False
+        self.hang = threading.Event()  # cleared: requests wait until it is set
+        self.hang.set()
+        self.waiting = False
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.attempts.append(request.url.path)
+        self.waiting = not self.hang.is_set()
+        self.hang.wait()
+        self.waiting = False
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
         response = self.inner.handle_request(request)
@@ -88,6 +98,13 @@ def registry(registry_url: str) -> Iterator[tuple[RegistryClient, Counting]]:
         yield client, transport
 
 
+def eventually(condition: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout} s"
+        time.sleep(0.01)
+
+
 def doc(name: str) -> dict[str, Any]:
     return {**copy.deepcopy(DOC), "name": name}
 
@@ -106,24 +123,54 @@ def test_latest_is_fetched_once_and_revalidated_with_its_etag(
     assert len(transport.seen) == 2  # the publish, and one read
 
     clock.now += 31
-    assert source.current() is resolved
+    assert source.current() is resolved  # at once: the registry is asked in the background
+    eventually(lambda: len(transport.seen) == 3)
     path, etag, status = transport.seen[-1]
     assert (path, status) == ("/contracts/demo.latest/versions/latest", 304) and etag
-    assert len(transport.seen) == 3
 
     changed = doc("demo.latest")
     changed["description"] = "Test events, second edition."
     second = client.publish(changed)
     assert source.current() is resolved  # not due yet
     clock.now += 31
+    source.current()
+    eventually(lambda: source.current() is not resolved)
     latest = source.current()
     assert (latest.version, latest.global_id) == (2, second.id)
     assert source.by_id(first.id) is resolved  # every version seen is kept by its id
 
     # An unreachable registry leaves the version in force.
     transport.down = True
+    asked = len(transport.attempts)
     clock.now += 31
     assert source.current() is latest
+    eventually(lambda: len(transport.attempts) == asked + 1 and not source._revalidating)
+    assert source.current() is latest
+    assert source.refresh() is latest  # asked now, and waited for
+    assert len(transport.attempts) == asked + 2
+
+
+def test_a_hung_registry_holds_up_no_record(registry: tuple[RegistryClient, Counting]) -> None:
+    client, transport = registry
+    client.publish(doc("demo.hung"))
+    clock = Clock()
+    source = ContractSource.from_registry(client, "demo.hung", refresh_interval=30, clock=clock)
+    resolved = source.current()
+    transport.hang.clear()
+    try:
+        clock.now += 31
+        started = time.monotonic()
+        for _ in range(1000):
+            assert source.current() is resolved
+        assert time.monotonic() - started < 1
+        eventually(lambda: transport.waiting)  # the revalidation is stuck in the registry
+        clock.now += 31  # due again: no second request while the first hangs
+        source.current()
+        assert transport.attempts.count("/contracts/demo.hung/versions/latest") == 2
+    finally:
+        transport.hang.set()
+    eventually(lambda: not source._revalidating)
+    assert source.current() is resolved
 
 
 def test_a_pinned_version_is_never_asked_for_again(
