@@ -28,10 +28,15 @@ MAX_ALIAS_NODES = 100_000
 
 
 class DocumentSyntaxError(ValueError):
-    """The text is not YAML/JSON at all (unreadable input, as opposed to an invalid contract)."""
+    """The text is not YAML/JSON at all (unreadable input, as opposed to an invalid contract).
 
-    def __init__(self, source: str, message: str, line: int | None = None) -> None:
-        self.source, self.reason, self.line = source, message, line
+    `pointer` is the JSON pointer of the offending value, when the text parsed that far.
+    """
+
+    def __init__(
+        self, source: str, message: str, line: int | None = None, pointer: str = ""
+    ) -> None:
+        self.source, self.reason, self.line, self.pointer = source, message, line, pointer
         where = f"{source}:{line}" if line else source
         super().__init__(f"{where}: {message}")
 
@@ -99,8 +104,11 @@ def _escape(key: object) -> str:
     return str(key).replace("~", "~0").replace("/", "~1")
 
 
+_TEXT_KEYS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:merge"}  # `<<: *anchor` merges
+
+
 def _index_lines(
-    node: yaml.Node, pointer: str, lines: dict[str, int], problems: list[Problem]
+    node: yaml.Node, pointer: str, lines: dict[str, int], problems: list[Problem], source: str
 ) -> None:
     lines.setdefault(pointer, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
@@ -108,6 +116,17 @@ def _index_lines(
         for key_node, value_node in node.value:
             key = str(key_node.value)
             child = f"{pointer}/{_escape(key)}"
+            if key_node.tag not in _TEXT_KEYS:
+                # JSON, hence every contract, has text keys only; YAML reads `200:` as a
+                # number and `null:` as null, which no later step expects.
+                kind = key_node.tag.rsplit(":", 1)[-1]
+                raise DocumentSyntaxError(
+                    source,
+                    f"invalid YAML: key {key} at {child} is not text but YAML's {kind}: "
+                    f"quote it ('{key}')",
+                    key_node.start_mark.line + 1,
+                    child,
+                )
             if key in seen:
                 problems.append(
                     Problem(
@@ -119,10 +138,10 @@ def _index_lines(
                 )
             seen.add(key)
             lines[child] = key_node.start_mark.line + 1
-            _index_lines(value_node, child, lines, problems)
+            _index_lines(value_node, child, lines, problems, source)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _index_lines(item, f"{pointer}/{i}", lines, problems)
+            _index_lines(item, f"{pointer}/{i}", lines, problems, source)
 
 
 def _check_shape(text: str, source: str) -> None:
@@ -188,7 +207,7 @@ def _compose(text: str, source: str) -> tuple[Any, dict[str, int], list[Problem]
     lines: dict[str, int] = {}
     problems: list[Problem] = []
     if node is not None:
-        _index_lines(node, "", lines, problems)
+        _index_lines(node, "", lines, problems, source)
     return data, lines, problems
 
 

@@ -105,7 +105,7 @@ def _load(body: bytes, fmt: Format | None, name: str, odcs: bool) -> Candidate |
     try:
         doc = parse_text(body, "request body", fmt)
     except DocumentSyntaxError as exc:
-        return [Problem("", exc.reason, "syntax", line=exc.line)]
+        return [Problem(exc.pointer, exc.reason, "syntax", line=exc.line)]
     too_deep = limits.document_problems(doc.data)
     if too_deep:
         return too_deep

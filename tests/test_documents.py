@@ -24,6 +24,17 @@ def test_duplicate_keys_are_problems() -> None:
     assert [(p.path, p.code, p.line) for p in doc.problems] == [("/a", "duplicate-key", 3)]
 
 
+def test_keys_must_be_text() -> None:
+    assert parse_text("base: &b {x: 1}\nmore:\n  <<: *b\n  '200': ok\n").data == {
+        "base": {"x": 1},
+        "more": {"x": 1, "200": "ok"},
+    }
+    for text, pointer, line in [("200: ok\n", "/200", 1), ("a:\n  b: 1\n  ~: 2\n", "/a/~0", 3)]:
+        with pytest.raises(DocumentSyntaxError, match="not text") as info:
+            parse_text(text, "f.yaml")
+        assert (info.value.pointer, info.value.line) == (pointer, line)
+
+
 def test_json_with_lines_and_duplicates() -> None:
     doc = parse_text('{"a": {\n  "b": 1\n}}', fmt="json")
     assert doc.data == {"a": {"b": 1}}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 from fastapi.testclient import TestClient
 
@@ -114,6 +115,28 @@ def test_unreadable_body_is_an_invalid_contract(client: TestClient) -> None:
     error = error_of(response)
     assert error["code"] == "invalid_contract"
     assert error["details"][0]["code"] == "syntax"
+
+
+@pytest.mark.parametrize(
+    "path", ["/contracts/demo.events/versions", "/contracts/demo.events/compatibility"]
+)
+@pytest.mark.parametrize(("key", "where"), [("1", "/1"), ("null", "/null"), ("3.5", "/schema/3.5")])
+def test_keys_that_yaml_reads_as_other_than_text(
+    client: TestClient, path: str, key: str, where: str
+) -> None:
+    text = "name: demo.events\nowner: {team: a}\nschema: {type: object}\n"
+    text = (
+        f"{key}: x\n{text}"
+        if where == f"/{key}"
+        else text.replace("object}", f"object, {key}: 1}}")
+    )
+    response = client.post(path, content=text, headers={"Content-Type": "application/yaml"})
+    assert response.status_code == 422
+    error = error_of(response)
+    assert error["code"] == "invalid_contract"
+    assert [(p["path"], p["code"]) for p in error["details"]] == [(where, "syntax")]
+    assert f"quote it ('{key}')" in error["message"]
+    assert client.get("/contracts/demo.events").status_code == 404
 
 
 def test_name_in_path_and_document_must_agree(client: TestClient) -> None:
