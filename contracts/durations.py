@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-__all__ = ["format_duration", "parse_duration"]
+__all__ = ["DurationTooLong", "format_duration", "parse_duration"]
 
 _ISO = re.compile(
     r"^P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
@@ -22,8 +22,20 @@ _SHORT_UNITS = {
 }
 
 
+class DurationTooLong(ValueError):
+    """A well-formed duration past what a timedelta holds (999999999 days)."""
+
+
 def parse_duration(text: str) -> timedelta:
-    """Parse ``PT15M``, ``P1DT2H``, ``90s`` or ``1h30m``; raise ValueError otherwise."""
+    """Parse ``PT15M``, ``P1DT2H``, ``90s`` or ``1h30m``; raise ValueError otherwise
+    (`DurationTooLong` when the text is a duration but too long for any use)."""
+    try:
+        return _parse_duration(text)
+    except OverflowError:
+        raise DurationTooLong(f"duration too long: {text!r} (at most 999999999 days)") from None
+
+
+def _parse_duration(text: str) -> timedelta:
     iso = _ISO.match(text)
     if iso and text not in ("P", "PT") and not text.endswith("T"):
         parts = {k: float(v) for k, v in iso.groupdict().items() if v is not None}

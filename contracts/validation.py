@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import timedelta
 from functools import cache
 from typing import Any
+from urllib.parse import unquote
 
 import jsonschema
 import jsonschema_rs
@@ -21,7 +22,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 import schemas
 from contracts.documents import SourceDocument
-from contracts.durations import parse_duration
+from contracts.durations import DurationTooLong, parse_duration
 from contracts.model import Contract, Severity
 from contracts.paths import FieldPath, field_schemas, format_path, is_date_time, iter_fields
 from contracts.paths import parse_path as parse_field_path
@@ -163,7 +164,9 @@ def _record_schema_problems(data: Mapping[str, Any]) -> Iterator[Problem]:
             f"not a valid JSON Schema: {target.message}",
             "invalid-schema",
         )
-    for pointer, ref in _refs(schema, "/schema"):
+    # A nested $id changes what a relative $ref means: such schemas are left to validators.
+    resolvable = not any(pointer != "/schema/$id" for pointer, _ in _keyword(schema, "$id"))
+    for pointer, ref in _keyword(schema, "$ref"):
         if not ref.startswith("#"):
             yield Problem(
                 pointer,
@@ -171,6 +174,31 @@ def _record_schema_problems(data: Mapping[str, Any]) -> Iterator[Problem]:
                 "put shared definitions under $defs",
                 "remote-ref",
             )
+        elif resolvable and not _resolves(schema, ref):
+            yield Problem(
+                pointer,
+                f"$ref {ref!r} points at nothing in this schema (no validator could be built)",
+                "unresolved-ref",
+            )
+
+
+def _resolves(schema: Mapping[str, Any], ref: str) -> bool:
+    """Whether the local `ref` ("#", "#/$defs/a", "#anchor") names a part of `schema`."""
+    fragment = unquote(ref[1:])
+    if not fragment:
+        return True
+    if not fragment.startswith("/"):
+        return any(name == fragment for _, name in _keyword(schema, "$anchor"))
+    node: Any = schema
+    for raw in fragment[1:].split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isascii() and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return True
 
 
 def _patterns_compile(node: Any) -> bool:
@@ -189,17 +217,22 @@ def _patterns_compile(node: Any) -> bool:
     return True
 
 
-def _refs(node: Any, pointer: str) -> Iterator[tuple[str, str]]:
+# Keywords whose values are data, not schemas: a "$ref" key inside them is just a key.
+_DATA_KEYWORDS = frozenset({"const", "default", "enum", "examples"})
+
+
+def _keyword(node: Any, keyword: str, pointer: str = "/schema") -> Iterator[tuple[str, str]]:
+    """Every text value of `keyword` in a schema, with its pointer."""
     if isinstance(node, Mapping):
         for key, value in node.items():
             here = f"{pointer}/{key}"
-            if key == "$ref" and isinstance(value, str):
+            if key == keyword and isinstance(value, str):
                 yield here, value
-            else:
-                yield from _refs(value, here)
+            elif key not in _DATA_KEYWORDS:
+                yield from _keyword(value, keyword, here)
     elif isinstance(node, list):
         for i, item in enumerate(node):
-            yield from _refs(item, f"{pointer}/{i}")
+            yield from _keyword(item, keyword, f"{pointer}/{i}")
 
 
 # -- fields named by semantics, quality, sla and rules ------------------------------------
@@ -295,10 +328,10 @@ MAX_SLA_DURATION = timedelta(days=36525)
 def _duration_problems(pointer: str, text: str) -> Iterator[Problem]:
     try:
         duration = parse_duration(text)
+    except DurationTooLong:
+        duration = timedelta.max
     except ValueError:
         return  # not a duration at all: the schema's pattern says so
-    except OverflowError:
-        duration = timedelta.max
     if duration <= timedelta(0):
         yield Problem(pointer, f"{text!r} is no time at all: it must be longer than 0", "sla")
     elif duration > MAX_SLA_DURATION:

@@ -36,6 +36,11 @@ __all__ = [
 LifecycleStatus = Literal["draft", "active", "deprecated", "retired"]
 
 
+# The largest version number a column holds (PostgreSQL's integer): a larger one is refused
+# naming its field, rather than failing in the database.
+MAX_VERSION = 2**31 - 1
+
+
 class CompatibilitySettings(BaseModel):
     """The compatibility config the registry enforces on publish."""
 
@@ -129,8 +134,10 @@ class ConsumerIn(BaseModel):
     name: str = Field(min_length=1, max_length=255)
     team: str = Field(min_length=1, max_length=255)
     contact: str | None = Field(None, max_length=255)
-    min_version: int = Field(1, ge=1)
-    max_version: int | None = Field(None, ge=1, description="Inclusive; null: every later one.")
+    min_version: int = Field(1, ge=1, le=MAX_VERSION)
+    max_version: int | None = Field(
+        None, ge=1, le=MAX_VERSION, description="Inclusive; null: every later one."
+    )
     fields: list[str] = Field(
         default_factory=list, description="Field paths read; empty: every field."
     )
@@ -253,7 +260,7 @@ class BreachIn(BaseModel):
         "the registry's own).",
     )
     contract: str = Field(min_length=1, max_length=255)
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
     kind: BreachKind
     rule: str = Field(min_length=1, max_length=255)
     severity: Literal["error", "warning"] = "error"
@@ -287,7 +294,7 @@ class ObservationIn(BaseModel):
 
     id: str = Field(min_length=1, max_length=128)
     contract: str = Field(min_length=1, max_length=255)
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
     window_start: UtcDatetime
     window_end: UtcDatetime
     records: int = Field(ge=0, le=MAX_BREACH_COUNT)

@@ -167,7 +167,10 @@ def out_of_range_of(path: Mapping[str, Any], query: Mapping[str, Any]) -> str:
         for key, value in params.items():
             text = str(value)
             digits = text.removeprefix("-")
-            huge = digits.isascii() and digits.isdigit() and len(digits) > 18
+            # PostgreSQL's integer ends at 2**31 - 1 (SQLite's at 2**63 - 1).
+            huge = (
+                digits.isascii() and digits.isdigit() and (len(digits) > 10 or int(digits) >= 2**31)
+            )
             if "\x00" in text or len(text) > 255 or huge:
                 suspects.append(f"{where}.{key}")
     named = ", ".join(suspects) or "a parameter"

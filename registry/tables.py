@@ -173,7 +173,7 @@ class BreachRow(_Reported, Base):
     kind: Mapped[str] = mapped_column(sa.String(16))
     rule: Mapped[str] = mapped_column(sa.String(255))
     severity: Mapped[str] = mapped_column(sa.String(16))
-    count: Mapped[int]
+    count: Mapped[int] = mapped_column(sa.BigInteger)
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime]
     samples: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
@@ -189,9 +189,9 @@ class ObservationRow(_Reported, Base):
         {"sqlite_autoincrement": True},
     )
 
-    records: Mapped[int]
-    valid: Mapped[int]
-    invalid: Mapped[int]
+    records: Mapped[int] = mapped_column(sa.BigInteger)
+    valid: Mapped[int] = mapped_column(sa.BigInteger)
+    invalid: Mapped[int] = mapped_column(sa.BigInteger)
     max_event_time: Mapped[datetime | None]
 
 
@@ -291,7 +291,7 @@ class BreachEpisodeRow(Base):
     started_at: Mapped[datetime]
     last_received_at: Mapped[datetime]
     ended_at: Mapped[datetime | None] = mapped_column(index=True)
-    breaches: Mapped[int] = mapped_column(default=0)
+    breaches: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
 
 class MonitorLeaseRow(Base):

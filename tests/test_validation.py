@@ -181,6 +181,29 @@ semantics:
             {"schema": {"properties": {"a": {"$ref": "https://example.com/s.json"}}}},
             [("/schema/properties/a/$ref", "remote-ref")],
         ),
+        # A local $ref must name a part of the schema: enforcers could not build a validator.
+        (
+            {"schema": {"properties": {"a": {"$ref": "#/$defs/nope"}}}},
+            [("/schema/properties/a/$ref", "unresolved-ref")],
+        ),
+        (
+            {"schema": {"properties": {"a": {"$ref": "#missing"}}}},
+            [("/schema/properties/a/$ref", "unresolved-ref")],
+        ),
+        (
+            {
+                "schema": {
+                    "$defs": {"a b": {"$anchor": "x"}},
+                    "properties": {
+                        "a": {"$ref": "#/$defs/a%20b"},
+                        "b": {"$ref": "#x"},
+                        "c": {"$ref": "#"},
+                    },
+                }
+            },
+            [],
+        ),
+        ({"schema": {"properties": {"a": {"const": {"$ref": "#/nope"}}}}}, []),  # data, not a $ref
         (
             {"schema": {"type": "object", "minProperties": -1}},
             [("/schema/minProperties", "invalid-schema")],

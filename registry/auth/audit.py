@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -23,6 +23,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from registry.api_models import UtcDatetime
 from registry.auth.principal import Principal
 from registry.http_errors import error_responses
 from registry.routes.common import Db
@@ -153,10 +154,6 @@ def record(
 # -- GET /audit ------------------------------------------------------------------------------
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
 class AuditOut(BaseModel):
     id: int
     at: datetime
@@ -197,8 +194,8 @@ def read_audit(
     action: str | None = Query(None, max_length=64, description="e.g. contract.publish"),
     target: str | None = Query(None, max_length=512, description="e.g. orders.created"),
     outcome: str | None = Query(None, max_length=16),
-    since: datetime | None = Query(None, description="At or after this time."),
-    until: datetime | None = Query(None, description="Before this time."),
+    since: UtcDatetime | None = Query(None, description="At or after this time."),
+    until: UtcDatetime | None = Query(None, description="Before this time."),
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> AuditPage:
@@ -213,9 +210,9 @@ def read_audit(
         if value is not None:
             where.append(column == value)
     if since is not None:
-        where.append(AuditRow.at >= _utc(since))
+        where.append(AuditRow.at >= since)
     if until is not None:
-        where.append(AuditRow.at < _utc(until))
+        where.append(AuditRow.at < until)
     if team is not None:  # teams is a JSON list of strings: its text holds "team"
         where.append(sa.cast(AuditRow.teams, sa.Text).contains(json.dumps(team), autoescape=True))
     with db.reads() as session:

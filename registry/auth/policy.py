@@ -90,7 +90,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     # -- consumers ---------------------------------------------------------------------
     ("GET", "/contracts/{name}/consumers"): READ,
     ("POST", "/contracts/{name}/consumers"): _change("consumer.register", _C),
-    ("DELETE", "/contracts/{name}/consumers/{consumer}"): _change(
+    ("DELETE", "/contracts/{name}/consumers/{consumer:path}"): _change(
         "consumer.unregister", _C, Owner.CONSUMER
     ),
     # -- breaches and monitoring ---------------------------------------------------------

@@ -63,7 +63,8 @@ def list_consumers(name: str, db: Db) -> ConsumerList:
 
 
 @router.delete(
-    "/{consumer}",
+    # `path`: a consumer's name may hold a slash ("billing/etl"), sent as %2F or as is.
+    "/{consumer:path}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Unregister a consumer",
     responses=error_responses(404),

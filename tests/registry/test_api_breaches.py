@@ -17,6 +17,7 @@ from contracts import load_file
 from enforcers.record_validator import validator_for
 from enforcers.registry_client import RegistryClient, RegistryError
 from enforcers.reporting import BreachReporter
+from registry.api_models import MAX_BREACH_COUNT
 from registry.migrate import alembic_config
 from tests.conftest import EXAMPLES
 from tests.processes import free_port, running_registry
@@ -102,6 +103,19 @@ def test_batches_are_idempotent_and_queryable(client: TestClient) -> None:
     assert client.get("/breaches", params={"source": "elsewhere"}).json()["total"] == 0
 
 
+def test_counts_past_32_bits(client: TestClient) -> None:
+    """A batch job may count billions of failing rows in one window: as many as the API
+    takes fit the database (PostgreSQL's integer would refuse past 2**31 - 1)."""
+    assert client.post("/contracts/orders.created/versions", json=example()).status_code == 201
+    big = batch()
+    big["breaches"][0]["count"] = MAX_BREACH_COUNT
+    big["observations"][0] |= {"records": 2**40, "valid": 2**40 - 2**33, "invalid": 2**33}
+    assert client.post("/breaches", json=big).json() == {"accepted": 3, "duplicates": 0}
+    page = client.get("/breaches", params={"contract": "orders.created"}).json()
+    assert page["breaches"] == MAX_BREACH_COUNT + 2
+    assert [r["count"] for r in page["by_rule"]] == [MAX_BREACH_COUNT, 2]
+
+
 def test_an_id_stored_before_with_other_counts_is_refused_whole(client: TestClient) -> None:
     assert client.post("/breaches", json=batch()).status_code == 200
     reused = batch("b2")
@@ -114,6 +128,18 @@ def test_an_id_stored_before_with_other_counts_is_refused_whole(client: TestClie
     assert error["message"].startswith("breaches[1].id 'b1:1' was stored before with another count")
     assert error["details"] == [{"field": "body.breaches[1].id"}]
     assert client.get("/breaches").json()["breaches"] == 9  # b1 alone: nothing of b2 stayed
+
+    for bad, field in (
+        ({"version": 2**31}, "body.breaches.0.version"),
+        ({"count": 2**40 + 1}, "body.breaches.0.count"),
+    ):
+        body = batch("b4")
+        body["breaches"][0] |= bad
+        refused = error_of(client.post("/breaches", json=body))
+        assert refused["details"][0]["field"] == field, refused
+    too_long = error_of(client.get("/breaches", params={"interval": "99999999999d"}))
+    assert too_long["details"] == [{"field": "query.interval"}]
+    assert "too long" in too_long["message"]
 
     observed = batch("b3", breaches=[])
     observed["observations"][0].update(id="b1:o", records=101, valid=94)

@@ -47,12 +47,25 @@ def test_consumer_validation(client: TestClient) -> None:
         ({"name": "a", "team": "x", "min_version": 3, "max_version": 2}, "max_version"),
         ({"name": "a", "team": "x", "fields": ["."]}, "fields"),
         ({"name": "a", "team": "x", "extra": 1}, "extra"),
+        # Past PostgreSQL's integer: refused by name, not by the database.
+        ({"name": "a", "team": "x", "min_version": 2**31}, "min_version"),
+        ({"name": "a", "team": "x", "max_version": 2**63}, "max_version"),
     ]:
         response = client.post("/contracts/demo.events/consumers", json=body)
         assert response.status_code == 422, body
         error = error_of(response)
         assert error["code"] == "invalid_request"
         assert field in str(error), (field, error)
+
+
+def test_a_name_with_a_slash_can_be_removed(client: TestClient) -> None:
+    client.post("/contracts/demo.events/versions", json=small())
+    for name in ("billing/etl", "ops/nightly"):
+        body = {"name": name, "team": "t"}
+        assert client.post("/contracts/demo.events/consumers", json=body).status_code == 201
+    assert client.delete("/contracts/demo.events/consumers/billing%2Fetl").status_code == 204
+    assert client.delete("/contracts/demo.events/consumers/ops/nightly").status_code == 204
+    assert client.get("/contracts/demo.events/consumers").json()["items"] == []
 
 
 def test_reports_name_the_affected_consumers(client: TestClient) -> None:

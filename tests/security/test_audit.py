@@ -150,6 +150,14 @@ def test_only_admins_read_the_audit_log(shared: Secured) -> None:
         status = shared.client.get("/audit", headers=shared.as_(who)).status_code
         assert status == (200 if who == "admin" else 403), who
     assert shared.client.get("/audit").status_code == 401
+    admin = shared.as_("admin")
+    for param, value in (
+        ("since", "0001-01-01T00:00:00+14:00"),
+        ("until", "9999-12-31T23:59-14:00"),
+    ):
+        response = shared.client.get("/audit", params={param: value}, headers=admin)
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["details"][0]["field"] == f"query.{param}"
 
 
 def test_confluent_changes_are_audited(secured: Secured) -> None:

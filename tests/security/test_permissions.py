@@ -291,7 +291,7 @@ def test_every_write_route_is_in_the_matrix_or_admin_only() -> None:
         ("DELETE", "/contracts/{name}/versions/{version}"),
         ("DELETE", "/contracts/{name}"),
         ("POST", "/contracts/{name}/consumers"),
-        ("DELETE", "/contracts/{name}/consumers/{consumer}"),
+        ("DELETE", "/contracts/{name}/consumers/{consumer:path}"),
         ("POST", "/breaches"),
         ("POST", "/webhooks"),
         ("PATCH", "/webhooks/{webhook_id}"),
