@@ -79,17 +79,21 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return out
 
 
-def _validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
+def _validation_details(errors: Sequence[Any], body: Any) -> list[dict[str, Any]]:
     details = []
     for error in errors:
         location = [str(part) for part in error.get("loc", ())]
-        details.append(
-            {
-                "field": ".".join(location),
-                "message": error.get("msg", "invalid"),
-                "type": error.get("type"),
-            }
-        )
+        message = error.get("msg", "invalid")
+        if error.get("type") == "json_invalid" and location[:1] == ["body"]:
+            # FastAPI puts the character offset where a field would be ("body.7").
+            message = f"not JSON: {error.get('ctx', {}).get('error', message)}"
+            offset = location[1] if len(location) > 1 else ""
+            if isinstance(body, str) and offset.isdigit():
+                before = body[: int(offset)]
+                line, column = before.count("\n") + 1, len(before) - before.rfind("\n")
+                message += f" (line {line}, column {column})"
+            location = ["body"]
+        details.append({"field": ".".join(location), "message": message, "type": error.get("type")})
     return details
 
 
@@ -100,15 +104,19 @@ async def _on_api_error(_request: Request, exc: Exception) -> Response:
 
 async def _on_validation_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    details = _validation_details(exc.errors())
+    details = _validation_details(exc.errors(), exc.body)
     fields = ", ".join(d["field"] for d in details) or "request"
-    return error_response(422, "invalid_request", f"invalid {fields}", details)
+    message = f"invalid {fields}"
+    if len(details) == 1 and details[0]["type"] == "json_invalid":
+        message = f"invalid body: {details[0]['message']}"
+    return error_response(422, "invalid_request", message, details)
 
 
 async def _on_http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 400:  # FastAPI could not decode the body (not UTF-8, not JSON)
-        return error_response(422, "invalid_request", f"invalid body: {exc.detail}")
+        details = [{"field": "body", "message": "not JSON in UTF-8", "type": "json_invalid"}]
+        return error_response(422, "invalid_request", "invalid body: not JSON in UTF-8", details)
     if exc.status_code == 404:
         code, message = "not_found", "no such route"
     elif exc.status_code == 405:

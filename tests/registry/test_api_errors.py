@@ -27,6 +27,21 @@ def test_request_validation_error_names_the_field(client: TestClient) -> None:
     assert response.status_code == 422
     error = error_of(response)
     assert error["code"] == "invalid_request" and error["details"]
+    # Unreadable JSON names the body and where in it, not a character offset as a field.
+    for body, message in (
+        (b'{"name": "a"}garbage', "invalid body: not JSON: Extra data (line 1, column 14)"),
+        (
+            b'{\n  "name": "a",\n  "team": }',
+            "invalid body: not JSON: Expecting value (line 3, column 11)",
+        ),
+        (b'{"name": "\xff"}', "invalid body: not JSON in UTF-8"),
+    ):
+        response = client.post(
+            "/contracts/x.y/consumers", content=body, headers={"Content-Type": "application/json"}
+        )
+        error = error_of(response)
+        assert (response.status_code, error["message"]) == (422, message)
+        assert [d["field"] for d in error["details"]] == ["body"]
 
 
 def test_unexpected_exception_is_a_logged_500_without_traceback(app: FastAPI) -> None:
