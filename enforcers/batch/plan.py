@@ -21,7 +21,6 @@ from enforcers.batch.cel_columns import CompiledColumns, compile_columns
 from enforcers.batch.report import REDACTED, Category
 from enforcers.batch.rowwise import plain_value
 from enforcers.batch.spec import ColumnCheck, ColumnSpec, NotChecked, TableSpec, Unmappable
-from enforcers.reporting import redact
 
 __all__ = ["Evaluation", "Measures", "Plan", "RowCheck", "RowOutcome", "make_plan"]
 
@@ -273,11 +272,26 @@ def pii_redact(spec: TableSpec, row: Mapping[str, Any]) -> dict[str, Any]:
             continue
         inner = [tuple(p[len(key) + 1 :].split(".")) for p in spec.pii if p.startswith(key + ".")]
         if inner:
-            value = plain_value(value, nulls=True)  # numpy arrays at any depth too
-        if not inner or value is None or isinstance(value, bool | int | float):
-            out[key] = value
-        elif isinstance(value, Mapping | list):
-            out[key] = redact(value, inner)
+            value = _redact_inside(plain_value(value, nulls=True), inner)  # numpy arrays too
+        out[key] = value
+    return out
+
+
+def _redact_inside(value: Any, paths: list[tuple[str, ...]]) -> Any:
+    """`value` with the fields at `paths` (below it) redacted. Only objects, and lists of
+    objects, are looked into: a value of another shape on the way may quote those fields
+    (a map cell as key-value pairs, JSON text), so it is redacted whole."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, list) and all(v is None or isinstance(v, Mapping) for v in value):
+        return [_redact_inside(v, paths) for v in value]
+    if not isinstance(value, Mapping):
+        return REDACTED
+    out: dict[Any, Any] = {}
+    for key, item in value.items():
+        deeper = [p[1:] for p in paths if p[0] == key]
+        if any(not p for p in deeper):
+            out[key] = REDACTED
         else:
-            out[key] = REDACTED  # nested data in another form (JSON text...) may quote PII
+            out[key] = _redact_inside(item, deeper) if deeper else item
     return out

@@ -16,10 +16,13 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cache
 from typing import Any, Literal
 
 import jsonschema_rs
+import numpy as np
+import numpy.typing as npt
 
 from contracts import Classification, Contract, parse_path
 
@@ -90,6 +93,69 @@ def format_failures(values: Iterable[Any], fmt: str) -> list[str]:
     the per-record validator (jsonschema-rs) judges them: one call for them all."""
     strings = [v for v in values if isinstance(v, str)]
     return [strings[e.instance_path[0]] for e in _formats_validator(fmt).iter_errors(strings)]
+
+
+def exact_number(number: int | float) -> Fraction:
+    """A number as the per-record validator reads it: an int exactly, a float as its
+    shortest decimal (its repr, the JSON text of it)."""
+    return Fraction(number) if isinstance(number, int) else Fraction(repr(float(number)))
+
+
+def is_multiple(value: int | float, multiple: int | float) -> bool:
+    """`value` divided by `multiple` is an integer, as the per-record validator judges it:
+    exactly, of the numbers as `exact_number` reads them (0.07 is a multiple of 0.01)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return (exact_number(value) / exact_number(multiple)).denominator == 1
+
+
+def integer_step(multiple: int | float) -> int:
+    """The integers that are multiples of `multiple` are the multiples of this: of p/q in
+    lowest terms, p (q divides no more of an integer than 1 does)."""
+    return exact_number(multiple).numerator
+
+
+def float_multiples(
+    values: npt.NDArray[np.float64], multiple: int | float
+) -> npt.NDArray[np.bool_]:
+    """Per value (NaN, a null, passes): `is_multiple`, vectorized where doubles decide it.
+
+    With `multiple` = M / 10**k (k its decimals), a value is a multiple if its decimal is
+    some N / 10**k with N a multiple of M. Below |value| * 10**k = 1e14 a value's rounding
+    interval is under a tenth of 10**-k wide, so the one candidate is the integer nearest
+    value * 10**k, and it is the value's shortest decimal exactly when N / 10**k (both
+    exact in doubles, the quotient correctly rounded) gives the value back; N / M is then
+    an integer exactly when its double is. Larger values (and infinities) are judged once
+    per distinct value.
+    """
+    decimals, whole = decimal_multiple(multiple)
+    ok = np.ones(len(values), dtype=bool)
+    rest = ~np.isnan(values)
+    if decimals <= 22:  # 10**22 is the last power of ten a double holds exactly
+        scale = 10.0**decimals
+        with np.errstate(all="ignore"):
+            scaled = values * scale
+            decided = np.abs(scaled) < 1e14
+            n = np.floor(scaled + 0.5)
+            ok = ~decided | (n / scale == values)
+            if whole != 1:
+                quotient = n / float(whole)
+                ok &= ~decided | (quotient == np.floor(quotient))
+        rest &= ~decided
+    if rest.any():
+        undecided = values[rest]
+        bad = [v for v in np.unique(undecided) if not is_multiple(float(v), multiple)]
+        ok[rest] = ~np.isin(undecided, bad)
+    return ok
+
+
+def decimal_multiple(multiple: int | float) -> tuple[int, int]:
+    """(k, M): `multiple` is M / 10**k with M an integer, k as small as can be."""
+    exact = exact_number(multiple)
+    decimals = 0
+    while (exact * 10**decimals).denominator != 1:
+        decimals += 1
+    return decimals, int(exact * 10**decimals)
 
 
 class UnmappableField(ValueError):
@@ -458,8 +524,12 @@ class _Builder:
                 value = node.get(key)
                 if isinstance(value, int | float) and not isinstance(value, bool):
                     checks.append(ColumnCheck(key, value))
-            if isinstance(node.get("multipleOf"), int | float):
-                checks.append(ColumnCheck("multipleOf", node["multipleOf"]))
+            step = node.get("multipleOf")
+            if isinstance(step, int | float) and not isinstance(step, bool):
+                if step > 0 and math.isfinite(step):
+                    checks.append(ColumnCheck("multipleOf", step))
+                else:  # the per-record validator refuses the schema
+                    self.note(name, f"multipleOf {step!r} is not a positive number")
             for key in ("minLength", "maxLength", "minItems", "maxItems"):
                 if isinstance(node.get(key), int):
                     checks.append(ColumnCheck(key, node[key]))

@@ -114,7 +114,8 @@ def validate(
     ``orders.created@3``; `version` picks one too). Schema checks, CEL rules (vectorized,
     row-wise only as a fallback), quality and SLA checks all run (``lazy=True``); with
     ``lazy=False`` the first failing stage raises `ContractBreach` (carrying the report so
-    far) instead. `reporter.report(report, source)` is called with every report.
+    far) instead. `reporter.report(report, source)` is called with every report, a
+    breach's before it is raised.
     """
     started = time.perf_counter()
     resolved = resolve_contract(contract, version)
@@ -126,12 +127,11 @@ def validate(
         resolved, backend.name, evaluation, now=now, max_indices=max_indices, index=df
     )
     report.source = source
-    if not lazy and not report.passed:
-        report.duration_s = time.perf_counter() - started
-        raise ContractBreach(report)
     report.duration_s = time.perf_counter() - started
     if reporter is not None:
         reporter.report(report, source or f"{backend.name}:dataframe")
+    if not lazy and not report.passed:
+        raise ContractBreach(report)
     return report
 
 

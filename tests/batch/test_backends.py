@@ -375,6 +375,20 @@ def test_pii_inside_lists_and_objects_is_redacted_in_samples() -> None:
         assert sample["contacts"] == [{"email": "<redacted>", "kind": "home"}]
 
 
+def test_pii_inside_a_map_column_is_redacted_in_samples() -> None:
+    # Arrow map cells (read_parquet(dtype_backend="pyarrow")) reach pandas as lists of
+    # key-value pairs, where no field name marks the PII.
+    contract = one_rule("this.id > 0", id="integer", attrs="object")
+    doc = contract.to_document()
+    doc["semantics"] = {"attrs.ssn": {"classification": "pii"}}
+    contract = Contract.from_document(doc)
+    maps = pa.map_(pa.string(), pa.string())
+    table = pa.table({"id": [-1], "attrs": pa.array([[("ssn", "123-45-6789")]], type=maps)})
+    for frame in (table.to_pandas(types_mapper=pd.ArrowDtype), pl.from_arrow(table)):
+        [sample] = validate(frame, contract).check("r").samples
+        assert "123-45" not in str(sample), sample
+
+
 def test_an_optional_field_of_array_items_may_be_absent() -> None:
     # A struct column holds every field: the item without a note has a null one, which
     # must read as absent (as a null cell does), not as a null where a string belongs.
@@ -507,6 +521,15 @@ def test_spark_fails_a_value_that_is_not_the_declared_object(spark: Any) -> None
     assert validate(structs, SHAPED).passed
 
 
+@pytest.mark.slow
+def test_spark_fails_a_struct_where_a_string_belongs(spark: Any) -> None:
+    contract = one_rule("true", id="integer", customer="string")
+    structs = spark.createDataFrame(
+        [(1, ("a@b.co",)), (2, None)], "id long, customer struct<email string>"
+    )
+    assert _shaped_failures(validate(structs, contract)) == {"customer: type": 1}
+
+
 def test_frames_as_pandas_and_polars_give_them() -> None:
     # Categoricals, Decimals (read from Parquet), a dict where a string belongs, a
     # free-form object that is not one, and a look-around pattern (which polars' regex
@@ -564,6 +587,119 @@ def test_frames_as_pandas_and_polars_give_them() -> None:
     doubled = pd.concat([pd.DataFrame({"a": [1]}), pd.DataFrame({"a": [2]})], axis=1)
     with pytest.raises(ValueError, match="columns of the same name: a"):
         validate(doubled, contract)
+
+
+def test_polars_matches_ints_and_floats_in_sets_as_pandas() -> None:
+    # polars' `is_in` compares within one type: an integer field stored as floats (pandas
+    # writes a nullable one so) and a number field held as ints, against literals of the
+    # other type, in enum, `in` and allowed_values.
+    doc = one_rule("this.price in [0.5, 1.5, 2.0]", status="integer", price="number").to_document()
+    doc["schema"]["properties"]["status"]["enum"] = [200, 404]
+    doc["schema"]["properties"]["price"]["enum"] = [0.5, 1.5, 2]
+    doc["quality"] = [
+        {
+            "name": "usual",
+            "type": "allowed_values",
+            "field": "status",
+            "values": [200, 201],
+            "must_be_greater_or_equal_to": 0.5,
+        }
+    ]
+    contract = Contract.from_document(doc)
+    rows = {"status": [200.0, None, 404.0, 500.0], "price": [2, 3, 2, 1]}
+    expected = {"status: enum": [3], "price: enum": [1, 3], "r": [1, 3]}
+    for frame in (pd.DataFrame(rows), pl.DataFrame(rows)):
+        report = validate(frame, contract)
+        assert {c.name: c.failing_indices for c in report.checks if c.failed_rows} == expected
+        assert report.check("usual").measured == pytest.approx(1 / 3), report.backend
+
+
+def test_polars_types_wide_integers_and_maps() -> None:
+    # Python ints past 64 bits make Int128 columns; Parquet maps, Map columns.
+    contract = one_rule("this.x > 0", x="integer", attrs="object")
+    wide = pl.Series("x", [2**70, 5, -1], dtype=pl.Int128)
+    maps = pa.array([[("k", "v")], [], None], type=pa.map_(pa.string(), pa.string()))
+    frame = pl.DataFrame([wide, pl.from_arrow(pa.table({"attrs": maps}))["attrs"]])
+    assert isinstance(frame.schema["attrs"], pl.Map)
+    report = validate(frame, contract)
+    assert {c.name: c.failing_indices for c in report.checks if c.failed_rows} == {"r": [2]}
+
+
+# multipleOf as per record: a float is the decimal it prints as (0.07 is a multiple of 0.01,
+# 0.30000000000000004 is not), an integer is exact, and a large ratio decides nothing alone.
+MULTIPLES: dict[str, tuple[float, list[Any]]] = {
+    "cents": (
+        0.01,
+        [
+            *(0.07, 19.99, 1234567.89, -12.34, 1e20, 1e15 + 0.125),  # multiples
+            *(10000000.001, 5000000.005, 12.345, 0.30000000000000004, 12000000000000.002),
+        ],
+    ),
+    "units": (1, [600000000.5, 600000000.0, 2.0**70, 4503599627370495.5]),
+    "nickels": (0.05, [0.15, 0.35, 1e12 + 0.05, 1e12 + 0.01, 2.0**70]),
+    "threes": (3, [2**63 - 1, 2**63 - 2, -9, 10]),
+    "halves": (1.5, [2**62, 2**62 + 2, -3, 4]),
+    "whole_cents": (0.01, [7, -(2**63)]),
+}
+MULTIPLES_CONTRACT = Contract.from_document(
+    {
+        "name": "shop.steps",
+        "owner": {"team": "checkout"},
+        "schema": {
+            "type": "object",
+            "properties": {
+                name: {"type": "number", "multipleOf": step}
+                for name, (step, _) in MULTIPLES.items()
+            },
+        },
+    }
+)
+
+
+def multiples_columns() -> dict[str, tuple[list[Any], bool]]:
+    """Per column: its values padded with nulls to one length, and whether they are ints."""
+    rows = max(len(values) for _, values in MULTIPLES.values())
+    return {
+        name: (values + [None] * (rows - len(values)), isinstance(values[0], int))
+        for name, (_, values) in MULTIPLES.items()
+    }
+
+
+def multiples_failing() -> dict[str, list[int]]:
+    per_record = validator_for(MULTIPLES_CONTRACT)
+    return {
+        f"{name}: multipleOf": [
+            i for i, v in enumerate(values) if not per_record.is_valid({name: v})
+        ]
+        for name, (_, values) in MULTIPLES.items()
+    }
+
+
+def test_multiple_of_is_judged_as_per_record() -> None:
+    columns = multiples_columns()
+    pandas = pd.DataFrame(
+        {n: pd.Series(v, dtype="Int64" if ints else "float64") for n, (v, ints) in columns.items()}
+    )
+    polars = pl.DataFrame(
+        {
+            n: pl.Series(v, dtype=pl.Int64 if ints else pl.Float64)
+            for n, (v, ints) in columns.items()
+        }
+    )
+    for frame in (pandas, polars):
+        report = validate(frame, MULTIPLES_CONTRACT)
+        got = {c.name: c.failing_indices for c in report.checks if c.check == "multipleOf"}
+        assert got == multiples_failing(), report.backend
+
+
+@pytest.mark.slow
+def test_spark_judges_multiple_of_as_per_record(spark: Any) -> None:
+    columns = multiples_columns()
+    ddl = ", ".join(f"{n} {'long' if ints else 'double'}" for n, (_, ints) in columns.items())
+    rows = list(zip(*(values for values, _ in columns.values()), strict=True))
+    report = validate(spark.createDataFrame(rows, ddl), MULTIPLES_CONTRACT)
+    got = {c.name: c.failed_rows for c in report.checks if c.check == "multipleOf"}
+    assert got == {name: len(failing) for name, failing in multiples_failing().items()}
 
 
 def string_with(**keywords: str) -> Contract:

@@ -11,7 +11,7 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from enforcers import ContractBreach, ValidationReport, enforce
+from enforcers import ContractBreach, ValidationReport, enforce, validate
 from tests.batch.corrupt import COLUMNS, CONTRACT, records
 
 warnings.filterwarnings("ignore", message=".*pandas >= 3.0.0.*")
@@ -37,6 +37,15 @@ def test_raise() -> None:
     assert caught.value.report.failed_rows == 16
     assert "shop.orders" in str(caught.value)
     assert reporter.reports[0][1].endswith("test_raise.<locals>.step")
+
+
+def test_a_breach_that_raises_is_reported_first() -> None:
+    reporter = Collect()
+    frame = pd.DataFrame(records(), columns=COLUMNS)
+    with pytest.raises(ContractBreach) as caught:
+        validate(frame, CONTRACT, lazy=False, reporter=reporter, source="nightly")
+    assert [(r.passed, source) for r, source in reporter.reports] == [(False, "nightly")]
+    assert reporter.reports[0][0] is caught.value.report
 
 
 def test_report_passes_the_frame_on(caplog: pytest.LogCaptureFixture) -> None:

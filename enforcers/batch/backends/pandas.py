@@ -48,7 +48,9 @@ from enforcers.batch.spec import (
     ColumnSpec,
     TableSpec,
     UnmappableField,
+    float_multiples,
     format_failures,
+    integer_step,
 )
 from enforcers.cel_python import _timestamp
 from enforcers.patterns import for_engine, reads_alike
@@ -389,9 +391,7 @@ def value_mask(v: pd.Series, null: Mask, check: ColumnCheck, c: ColumnSpec) -> M
     elif kind == "exclusiveMaximum":
         ok = v < arg
     elif kind == "multipleOf":
-        with np.errstate(all="ignore"):
-            ratio = v.astype(float) / float(arg)
-            ok = (ratio - np.round(ratio)).abs() <= 1e-9 * np.maximum(1.0, ratio.abs())
+        return _multiples(v, arg) | null
     elif kind == "enum":
         ok = v.isin(list(arg))
     elif kind in ("minLength", "maxLength"):
@@ -420,6 +420,20 @@ def value_mask(v: pd.Series, null: Mask, check: ColumnCheck, c: ColumnSpec) -> M
         raise ValueError(kind)
     passed: Mask = ok.fillna(False).to_numpy(dtype=bool)
     return passed | null
+
+
+def _multiples(v: pd.Series, multiple: int | float) -> Mask:
+    """Per row: a multiple of `multiple`, as per record (`is_multiple`): integers exactly."""
+    if not _is_int_dtype(v.dtype):
+        return float_multiples(v.to_numpy(dtype=float, na_value=np.nan), multiple)
+    unsigned = pd.api.types.is_unsigned_integer_dtype(v.dtype)
+    ints = v.to_numpy(dtype=np.uint64 if unsigned else np.int64, na_value=0)
+    step = integer_step(multiple)
+    info = np.iinfo(ints.dtype)
+    if step > info.max:  # no room for a remainder; the multiples in range are 0 and ±step
+        return np.isin(ints, [x for x in (-step, 0, step) if info.min <= x <= info.max])
+    ok: Mask = ints % step == 0
+    return ok
 
 
 def _is_na(x: Any) -> bool:

@@ -45,7 +45,9 @@ from enforcers.batch.spec import (
     ColumnSpec,
     TableSpec,
     UnmappableField,
+    float_multiples,
     format_failures,
+    integer_step,
 )
 from enforcers.cel_python import _timestamp
 from enforcers.patterns import for_engine
@@ -88,6 +90,9 @@ def flatten(df: pl.DataFrame, keep: Sequence[str] = ()) -> pl.DataFrame:
 # -- types ------------------------------------------------------------------------------------
 
 _INTS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
+# What polars makes of Python ints past 64 bits: integers to the type check, but not to
+# rules, whose 64-bit arithmetic they would not overflow (those run row-wise).
+_WIDE_INTS = (pl.Int128, pl.UInt128)
 _FLOATS = (pl.Float32, pl.Float64)
 
 
@@ -96,7 +101,9 @@ def _is(dtype: Any, kinds: tuple[Any, ...]) -> bool:
 
 
 def _is_int(dtype: Any) -> bool:
-    return _is(dtype, _INTS) or (isinstance(dtype, pl.Decimal) and (dtype.scale or 0) == 0)
+    return _is(dtype, _INTS + _WIDE_INTS) or (
+        isinstance(dtype, pl.Decimal) and (dtype.scale or 0) == 0
+    )
 
 
 def _is_float(dtype: Any) -> bool:
@@ -133,7 +140,7 @@ def type_pass(name: str, dtype: Any, c: ColumnSpec) -> Expr | None:
         or (kind == "number" and (_is_int(dtype) or _is_float(dtype)))
         or (kind == "boolean" and dtype == pl.Boolean)
         or (kind == "array" and _is(dtype, (pl.List, pl.Array)))
-        or (kind == "object" and _is(dtype, (pl.Struct, pl.Object)))
+        or (kind == "object" and _is(dtype, (pl.Struct, pl.Map, pl.Object)))
     )
     if ok:
         return None
@@ -155,6 +162,40 @@ def _value_source(name: str, dtype: Any, c: ColumnSpec) -> Expr | None:
     if c.kind == "array":
         return col if _is(dtype, (pl.List, pl.Array)) else None
     return col
+
+
+def _multiples(v: Expr, dtype: Any, multiple: int | float) -> Expr:
+    """Per row: a multiple of `multiple`, as per record (`is_multiple`): integers exactly,
+    floats by `float_multiples` (whose rare undecided values need Python)."""
+    if _is_int(dtype) and not isinstance(dtype, pl.Decimal):
+        step = integer_step(multiple)
+        # Past 2**127, 0 is the one multiple polars' integers hold (UInt128's top half aside).
+        return v % step == 0 if step < 2**127 else v == 0
+    return v.cast(pl.Float64).map_batches(
+        lambda s: pl.Series(s.name, float_multiples(s.to_numpy(), multiple)),
+        return_dtype=pl.Boolean,
+    )
+
+
+def _is_in(v: Expr, dtype: Any, values: Sequence[Any]) -> Expr:
+    """Per row: the value is one of `values` (null where it is null). polars compares
+    within one type, so the values are given as the column's (those it can hold): an
+    integer column holds no 0.5, and to it 2.0 is 2."""
+    numbers = [x for x in values if isinstance(x, int | float) and not isinstance(x, bool)]
+    if _is(dtype, _INTS + _WIDE_INTS):
+        values = [int(x) for x in numbers if isinstance(x, int) or x.is_integer()]
+    elif _is(dtype, _FLOATS):
+        # An int no float equals (past 2**53, unless a float lands on it exactly): none.
+        values = [float(x) for x in numbers if isinstance(x, float) or _float_holds(x)]
+    elif _is_str(dtype):
+        values = [x for x in values if isinstance(x, str)]
+    elif dtype == pl.Boolean:
+        values = [x for x in values if isinstance(x, bool)]
+    return v.is_in(list(values))
+
+
+def _float_holds(n: int) -> bool:
+    return abs(n) <= 2**53 or (abs(n) < 2**1024 and float(n) == n)
 
 
 def _format_recheck(
@@ -182,8 +223,10 @@ def _rust_takes(pattern: str) -> bool:
     return True
 
 
-def value_pass(v: Expr, check: ColumnCheck, c: ColumnSpec, *, exact_formats: bool = False) -> Expr:
-    """Per row: the value passes `check` (nulls pass)."""
+def value_pass(
+    v: Expr, dtype: Any, check: ColumnCheck, c: ColumnSpec, *, exact_formats: bool = False
+) -> Expr:
+    """Per row: the value `v` (of `dtype`) passes `check` (nulls pass)."""
     kind, arg = check.kind, check.arg
     ok: Expr
     if kind == "minimum":
@@ -195,11 +238,9 @@ def value_pass(v: Expr, check: ColumnCheck, c: ColumnSpec, *, exact_formats: boo
     elif kind == "exclusiveMaximum":
         ok = v < arg
     elif kind == "multipleOf":
-        ratio = v.cast(pl.Float64) / float(arg)
-        ok = (ratio - ratio.round(0)).abs() <= 1e-9 * pl.max_horizontal(pl.lit(1.0), ratio.abs())
+        ok = _multiples(v, dtype, arg)
     elif kind == "enum":
-        values = list(arg)
-        ok = v.is_in(values) if values else pl.lit(False)
+        ok = _is_in(v, dtype, arg)
     elif kind in ("minLength", "maxLength"):
         length = v.str.len_chars()
         ok = length >= arg if kind == "minLength" else length <= arg
@@ -270,7 +311,7 @@ def pandera_schema(spec: TableSpec, schema: Mapping[str, Any] | None = None) -> 
 
             def fn(c: ColumnSpec = c, d: Any = dtype, vc: ColumnCheck = vc) -> Expr | None:
                 v = _value_source(c.name, d, c)
-                return None if v is None else value_pass(v, vc, c, exact_formats=True)
+                return None if v is None else value_pass(v, d, vc, c, exact_formats=True)
 
             checks.append(check(fn, value_check(c, vc).name))
         columns[c.name] = pap.Column(
@@ -374,7 +415,8 @@ class PolarsOps(Ops[Expr]):
         return -_lit(a)
 
     def isin(self, data: Any, values: list[Any]) -> Any:
-        return _lit(data).is_in(values)
+        expr = _lit(data)
+        return _is_in(expr, self.df.lazy().select(expr).collect_schema().dtypes()[0], values)
 
     def str_len(self, data: Any) -> Any:
         return _lit(data).str.len_chars().cast(pl.Int64)
@@ -632,7 +674,7 @@ class PolarsBackend:
                 checks.append((present_check(c), is_null & _present(c, columns)))
             source = _value_source(c.name, dtype, c)
             for vc in c.checks:
-                fails = pl.lit(False) if source is None else ~value_pass(source, vc, c)
+                fails = pl.lit(False) if source is None else ~value_pass(source, dtype, vc, c)
                 if source is not None and vc.kind == "format":
                     formats[len(checks)] = (c.name, str(vc.arg))
                 checks.append((value_check(c, vc), fails))
@@ -782,7 +824,8 @@ class PolarsBackend:
                 m.allowed[name] = (0, 0)
                 continue
             v = pl.col(col)
-            aggs.append((v.is_in(list(values)).fill_null(False)).sum().alias(f"in:{name}"))
+            hits = _is_in(v, schema[col], values).fill_null(False)
+            aggs.append(hits.sum().alias(f"in:{name}"))
             aggs.append(v.is_not_null().sum().alias(f"nn:{name}"))
         if plan.freshness and plan.freshness in schema and n:
             dtype = schema[plan.freshness]

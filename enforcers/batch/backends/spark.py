@@ -16,6 +16,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from contracts import Severity
@@ -38,7 +39,14 @@ from enforcers.batch.plan import (
     unique_keys,
     value_check,
 )
-from enforcers.batch.spec import ColumnCheck, ColumnSpec, TableSpec, UnmappableField
+from enforcers.batch.spec import (
+    ColumnCheck,
+    ColumnSpec,
+    TableSpec,
+    UnmappableField,
+    decimal_multiple,
+    integer_step,
+)
 from enforcers.patterns import for_engine
 
 __all__ = ["SparkBackend", "flatten", "pandera_schema"]
@@ -153,7 +161,8 @@ def _value_source(name: str, t: Any, c: ColumnSpec) -> Column | None:
     return col(name)
 
 
-def value_pass(v: Column, check: ColumnCheck, c: ColumnSpec) -> Column:
+def value_pass(v: Column, t: Any, check: ColumnCheck, c: ColumnSpec) -> Column:
+    """Per row: the value `v` (of type `t`) passes `check` (nulls pass)."""
     F = _F()
     kind, arg = check.kind, check.arg
     if kind == "minimum":
@@ -165,8 +174,7 @@ def value_pass(v: Column, check: ColumnCheck, c: ColumnSpec) -> Column:
     elif kind == "exclusiveMaximum":
         ok = v < arg
     elif kind == "multipleOf":
-        ratio = v.cast("double") / float(arg)
-        ok = F.abs(ratio - F.round(ratio)) <= 1e-9 * F.greatest(F.lit(1.0), F.abs(ratio))
+        ok = _multiples(v, t, arg)
     elif kind == "enum":
         ok = v.isin(list(arg)) if arg else F.lit(False)
     elif kind in ("minLength", "maxLength"):
@@ -183,6 +191,44 @@ def value_pass(v: Column, check: ColumnCheck, c: ColumnSpec) -> Column:
     else:  # pragma: no cover
         raise ValueError(kind)
     return F.coalesce(ok, F.lit(True)) | v.isNull()
+
+
+def _multiples(v: Column, t: Any, multiple: int | float) -> Column:
+    """Per row: a multiple of `multiple`, as per record (`is_multiple`): integers and
+    decimals exactly, doubles as `float_multiples` decides them where doubles can."""
+    F, T = _F(), _T()
+    decimals, whole = decimal_multiple(multiple)
+    step = Decimal(whole).scaleb(-decimals)
+    if _is_int(t) and not isinstance(t, T.DecimalType):
+        steps = integer_step(multiple)
+        return v % F.lit(steps) == 0 if steps < 2**63 else v == 0  # 0: the one long multiple
+    d = v.cast("double")
+    if len(str(whole)) > 38:  # a step no Spark decimal holds: doubles judge, roughly
+        quotient = d / float(multiple)
+        return quotient == F.rint(quotient)
+    if isinstance(t, T.DecimalType):
+        return v % F.lit(step) == 0
+    # Past 10**14 units of the step's last decimal, a double's decimal has at most k + 3
+    # decimals (Java prints 18 digits at most), which a decimal(38, k + 3) holds up to
+    # 10**(35 - k). Spark casts a double to a decimal through Double.toString: the shortest
+    # decimal, as per record, from JDK 19 on; older JVMs print some doubles past 2**53 a
+    # digit longer, which can turn the verdict for a step that is not a power of ten. Past
+    # that range (a null decimal) a value is a whole number: it passes a step of 1, 0.1,
+    # 0.01... and fails any other.
+    decimal = d.try_cast(T.DecimalType(38, min(decimals + 3, 38)))
+    finite = ~F.isnan(d) & (F.abs(d) != float("inf"))
+    large = F.coalesce(
+        (decimal.cast("double") == d) & (decimal % F.lit(step) == 0),
+        F.lit(whole == 1) & finite,
+    )
+    if decimals > 22:  # no power of ten to scale by exactly: the decimals decide all
+        return large
+    scale = 10.0**decimals  # below 10**14 units, doubles decide (as `float_multiples` says)
+    scaled = d * scale
+    n = F.rint(scaled)
+    quotient = n / float(whole)
+    small = (n / scale == d) & (quotient == F.rint(quotient))
+    return F.when(F.abs(scaled) < 1e14, small).otherwise(large)
 
 
 # -- the pandera schema (for users of pandera's PySpark API) ----------------------------------
@@ -412,8 +458,9 @@ class SparkBackend:
         from pyspark.sql import Window
 
         spec = plan.spec
-        keep = [c.name for c in spec.columns if c.container]
-        frame = flatten(df, keep)
+        # Declared fields stay whole, as on pandas and polars: a struct where a string
+        # belongs fails its type check instead of vanishing into dotted columns.
+        frame = flatten(df, spec.whole)
         types = {f.name: f.dataType for f in frame.schema.fields}
         columns = list(types)
         notes = []
@@ -443,7 +490,7 @@ class SparkBackend:
                         _note(c.name, "array items are not checked on Spark (row-wise only)")
                     )
                     continue
-                fails = F.lit(False) if source is None else ~value_pass(source, vc, c)
+                fails = F.lit(False) if source is None else ~value_pass(source, t, vc, c)
                 checks.append((value_check(c, vc), fails))
         for name, parent in spec.undeclared(columns).items():
             checks.append((undeclared_check(name, parent), ~null_col(name, types[name])))
