@@ -19,7 +19,15 @@ import orjson
 from contracts import CompatibilityMode, Contract, Policy, parse_text
 from contracts.compatibility import CompatibilityReport
 
-__all__ = ["DEFAULT_URL", "PublishResult", "RegisteredVersion", "RegistryClient", "RegistryError"]
+__all__ = [
+    "DEFAULT_URL",
+    "PublishResult",
+    "RegisteredVersion",
+    "RegistryClient",
+    "RegistryError",
+    "bearer_token",
+    "registry_url",
+]
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 Document = Mapping[str, Any] | str | bytes
@@ -87,6 +95,34 @@ def _body(document: Document) -> tuple[bytes, str, str]:
     return raw, "application/json" if is_json else "application/yaml", name
 
 
+def registry_url(url: str | None) -> str:
+    """`url` (default ``ACCORD_REGISTRY_URL``, else localhost) without its trailing slash;
+    RegistryError (code ``invalid_url``) if it cannot be parsed, before any request."""
+    url = (url or os.environ.get("ACCORD_REGISTRY_URL") or DEFAULT_URL).rstrip("/")
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise RegistryError(f"invalid registry URL {url!r}: {exc}", code="invalid_url") from None
+    return url
+
+
+def bearer_token(token: str | None, *, given: bool = True) -> str | None:
+    """`token` as sent in ``Authorization: Bearer``, or None when there is none.
+
+    Surrounding whitespace goes (``$(cat token-file)`` keeps a newline); anything but
+    printable ASCII is a RegistryError (code ``invalid_token``) that never quotes the token:
+    it would otherwise end up in an error message, and so in CI logs.
+    """
+    token = (token or "").strip()
+    if token and not (token.isascii() and token.isprintable()):
+        which = "the token" if given else "ACCORD_TOKEN"
+        raise RegistryError(
+            f"{which} is malformed: only printable ASCII characters can be sent",
+            code="invalid_token",
+        )
+    return token or None
+
+
 class RegistryClient:
     """`RegistryClient(url)`; the URL defaults to ``ACCORD_REGISTRY_URL``, else localhost.
 
@@ -102,10 +138,9 @@ class RegistryClient:
         transport: httpx.BaseTransport | None = None,
         token: str | None = None,
     ) -> None:
-        self.base_url = (base_url or os.environ.get("ACCORD_REGISTRY_URL") or DEFAULT_URL).rstrip(
-            "/"
-        )
-        token = token or os.environ.get("ACCORD_TOKEN") or None
+        self.base_url = registry_url(base_url)
+        given = bool(token)
+        token = bearer_token(token or os.environ.get("ACCORD_TOKEN"), given=given)
         headers = {"Authorization": f"Bearer {token}"} if token else None
         self._http = httpx.Client(
             base_url=self.base_url, timeout=timeout, transport=transport, headers=headers

@@ -204,3 +204,33 @@ def test_a_change_cannot_turn_off_its_own_check(tmp_path: Path) -> None:
         result = accord(*args)
         assert result.returncode == 1, (args, result.stdout, result.stderr)
         assert "INCOMPATIBLE under BACKWARD" in result.stdout
+
+
+def test_check_against_git_input_errors_exit_2(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    contract = repo / "c.yaml"
+    contract.write_text("name: [unclosed\n")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "v1")
+    contract.write_text(ORDERS)
+    result = accord("check", "c.yaml", "--against", "git:HEAD", cwd=repo)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "c.yaml: the version at HEAD is unreadable: HEAD:c.yaml:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+    no_git = accord("check", "c.yaml", "--against", "git:HEAD", cwd=repo, env={"PATH": "/none"})
+    assert no_git.returncode == 2, no_git.stdout + no_git.stderr
+    assert "c.yaml: --against git:HEAD: cannot run git" in no_git.stderr
+
+
+def test_check_with_a_malformed_registry_url_exits_2(pair: tuple[Path, Path]) -> None:
+    result = accord("check", str(pair[1]), "--against", "registry", "--registry", "http://[::1")
+    assert result.returncode == 2, result.stderr
+    assert "--registry: invalid registry URL 'http://[::1'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -185,3 +185,29 @@ def test_export_by_name_from_the_registry(registry_url: str) -> None:
     assert pinned.returncode == 0 and yaml.safe_load(pinned.stdout) == doc
     missing = accord("export", "odcs", "no.such.contract", "--registry", registry_url)
     assert missing.returncode == 2 and "no.such.contract" in missing.stderr
+
+
+def test_export_to_a_path_that_cannot_be_written_exits_2(tmp_path: Path) -> None:
+    orders = str(EXAMPLES / "orders.created.yaml")
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "afile").write_text("")
+    for output, reason in (
+        ("adir", "is a directory"),
+        ("afile/x.yaml", "afile is not a directory"),
+    ):
+        result = accord("export", "odcs", orders, "-o", output, cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert f"{output}: error: cannot write: {reason}" in result.stderr
+        assert "Traceback" not in result.stderr
+    # Replaced whole: no temporary file left beside it.
+    (tmp_path / "adir" / "o.yaml").write_text("old")
+    written = accord("export", "odcs", orders, "-o", "adir/o.yaml", cwd=tmp_path)
+    assert written.returncode == 0, written.stderr
+    assert [p.name for p in (tmp_path / "adir").iterdir()] == ["o.yaml"]
+    assert exported((tmp_path / "adir" / "o.yaml").read_text())["schema"]
+
+
+def test_export_by_name_with_a_malformed_registry_url_exits_2() -> None:
+    result = accord("export", "odcs", "orders.created", "--registry", "http://[::1")
+    assert result.returncode == 2, result.stderr
+    assert "--registry: invalid registry URL 'http://[::1'" in result.stderr

@@ -208,3 +208,52 @@ def test_db_prune_deletes_reports_older_than_the_retention(tmp_path: Path) -> No
             assert named in refused.stderr, refused.stderr
     finally:
         engine.dispose()
+
+
+def test_db_prune_on_a_database_never_migrated(tmp_path: Path) -> None:
+    env = {"ACCORD_DATABASE_URL": "sqlite:///fresh.db"}
+    result = accord("db", "prune", env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "does not exist: run `accord db upgrade` first" in result.stderr
+    assert not (tmp_path / "fresh.db").exists()  # not created empty by connecting to it
+
+    sa.create_engine(f"sqlite:///{tmp_path / 'empty.db'}").connect().close()
+    env = {"ACCORD_DATABASE_URL": "sqlite:///empty.db"}
+    result = accord("db", "prune", env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    expected = f"is at revision none, not {head_revision()}: run `accord db upgrade` first"
+    assert expected in result.stderr
+    assert "no such table" not in result.stderr
+
+
+def test_publish_exits_1_only_when_the_change_is_refused(registry_url: str) -> None:
+    # A wrong route (a typo in the URL), like a rate limit, is not a verdict on the contract.
+    result = accord("publish", str(EXAMPLE_FILES[0]), "--registry", f"{registry_url}/nope")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "[not_found]" in result.stderr
+
+
+def test_publish_with_a_malformed_registry_url_or_token(registry_url: str) -> None:
+    bad_url = accord("publish", str(EXAMPLE_FILES[0]), "--registry", "http://[::1")
+    assert bad_url.returncode == 2, bad_url.stderr
+    assert "--registry: invalid registry URL 'http://[::1'" in bad_url.stderr
+    assert "Traceback" not in bad_url.stderr
+
+    env = {"ACCORD_REGISTRY_URL": registry_url}
+    for token in ("tökén-secret", "accord_abc\x07secret"):
+        result = accord("publish", str(EXAMPLE_FILES[0]), env=env | {"ACCORD_TOKEN": token})
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "ACCORD_TOKEN is malformed" in result.stderr
+        assert "secret" not in result.stderr and "Traceback" not in result.stderr
+    # `$(cat token-file)` and the like keep a newline: it is not part of the token.
+    newline = accord("publish", str(EXAMPLE_FILES[0]), env=env | {"ACCORD_TOKEN": "abc\n"})
+    assert newline.returncode == 0, newline.stderr
+
+
+def test_serve_refuses_a_port_out_of_range() -> None:
+    # The database URL stops a serve that took the port before it listens on anything.
+    env = {"ACCORD_DATABASE_URL": "mysql://x/y"}
+    for port in ("0", "99999"):
+        result = accord("serve", "--port", port, env=env)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "--port" in result.stderr

@@ -12,6 +12,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
+from accord.cli.connect import registry_client
 from accord.cli.output import EXIT_BREACH, EXIT_OK, err, fail, out, write
 from accord.cli.report_formats import render_github, render_json, render_junit, render_text
 from contracts import (
@@ -131,12 +132,15 @@ def diff(
 
 
 def _git_history(path: Path, rev: str) -> list[tuple[int, Contract]]:
-    known = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
-        cwd=path.parent,
-        capture_output=True,
-        check=False,
-    )
+    try:
+        known = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+            cwd=path.parent,
+            capture_output=True,
+            check=False,
+        )
+    except OSError as exc:  # no git on PATH (a slim CI image), or a directory gone
+        raise fail(f"{path}: --against git:{rev}: cannot run git: {exc.strerror or exc}") from None
     if known.returncode != 0:
         # Not "a new file": a typo in the revision must not pass every check.
         raise fail(f"{path}: git revision {rev!r} not found")
@@ -160,17 +164,20 @@ def _git_history(path: Path, rev: str) -> list[tuple[int, Contract]]:
     if shown.returncode != 0:
         # A contract that does not exist at `rev` is new: nothing to be compatible with.
         return []
-    doc = parse_text(shown.stdout, f"{rev}:{prefix}")
+    try:
+        doc = parse_text(shown.stdout, f"{rev}:{prefix}")
+    except DocumentSyntaxError as exc:  # names the revision, the file and the line
+        raise fail(f"{path}: the version at {rev} is unreadable: {exc}") from None
     return [(1, _contract(doc))]
 
 
 def _registry_report(
     contract: Contract, url: str, mode: CompatibilityMode | None, policy: Policy | None
 ) -> CompatibilityReport:
-    from enforcers.registry_client import RegistryClient, RegistryError
+    from enforcers.registry_client import RegistryError
 
     try:
-        with RegistryClient(url) as client:
+        with registry_client(url) as client:
             return client.check_compatibility(contract.to_document(), mode=mode, policy=policy)
     except RegistryError as exc:
         raise fail(f"registry {url}: {exc}") from None

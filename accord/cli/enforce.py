@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any, cast
 import typer
 from rich.markup import escape
 
+from accord.cli.connect import registry_client, spool_directory
 from accord.cli.output import EXIT_OK, err, fail
+from contracts import DocumentSyntaxError
 
 if TYPE_CHECKING:
     from enforcers.kafka import Framing
@@ -112,7 +114,6 @@ def kafka(
     SIGTERM/SIGINT drains (finishes the record in hand, flushes, commits) and exits 0."""
     from enforcers.contract_source import ContractSource, ContractSourceError, is_contract_file
     from enforcers.kafka import ValidatingConsumer, run_bridge
-    from enforcers.registry_client import RegistryClient
     from enforcers.reporting import BreachReporter
 
     if framing not in FRAMINGS:
@@ -124,17 +125,16 @@ def kafka(
     )
     client = None
     if registry or not is_contract_file(contract):
-        client = RegistryClient(registry)
+        client = registry_client(registry)
     reporter = None
     if report and client is not None:
-        registry_client = client
+        sender = client
 
         def deliver(batch: Mapping[str, Any]) -> None:
-            registry_client.report_breaches(batch)  # raises if refused: the batch is retried
+            sender.report_breaches(batch)  # raises if refused: the batch is retried
 
-        reporter = BreachReporter(
-            deliver, source=group, spool_dir=spool_dir or _default_spool(group)
-        ).start()
+        spool = spool_directory(spool_dir or _default_spool(group))
+        reporter = BreachReporter(deliver, source=group, spool_dir=spool).start()
 
     try:
         source = ContractSource.parse(contract, client=client, refresh_interval=refresh_interval)
@@ -154,10 +154,12 @@ def kafka(
         )
     except ContractSourceError as exc:
         _close(reporter, client)
-        raise fail(escape(str(exc))) from None
+        # An unreadable file's own error already starts with its name: not twice.
+        cause = exc.__cause__
+        raise fail(str(cause if isinstance(cause, DocumentSyntaxError) else exc)) from None
     except Exception as exc:  # kafka-python: no broker, bad config...
         _close(reporter, client)
-        raise fail(f"cannot start the Kafka consumer: {escape(str(exc))}") from None
+        raise fail(f"cannot start the Kafka consumer: {exc}") from None
 
     stops = 0
 

@@ -8,15 +8,18 @@ invalid, 2 unreadable input or a registry that cannot be reached.
 from __future__ import annotations
 
 import json
+import os
 import re
+import secrets
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 import yaml
 from rich.markup import escape
 
+from accord.cli.connect import registry_client
 from accord.cli.output import EXIT_BREACH, EXIT_OK, EXIT_USAGE, err
 from contracts import Contract, ContractError, DocumentSyntaxError, load_contract, read_file
 from contracts.documents import SourceDocument
@@ -75,8 +78,32 @@ def _error(source: str, doc: SourceDocument | None, path: str, message: str) -> 
 
 
 def _write(text: str, output: Path) -> None:
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
+    """`text` to `output`, or exit 2 naming it. Written to a file beside it, then renamed:
+    an interrupted or failed write leaves the previous file, never half of a new one."""
+    if output.is_dir():
+        _cannot_write(output, "is a directory")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        # Not tempfile.mkstemp: its 0600 would be the final file's mode, not the umask's.
+        temporary = output.with_name(f".{output.name}.{secrets.token_hex(4)}.tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        blocking = next((p for p in output.parents if p.exists() and not p.is_dir()), None)
+        _cannot_write(output, f"{blocking} is not a directory" if blocking else exc.strerror)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, output)
+    except BaseException as exc:
+        temporary.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            _cannot_write(output, exc.strerror)
+        raise
+
+
+def _cannot_write(output: Path, reason: str | None) -> NoReturn:
+    err.print(escape(f"{output}: error: cannot write: {reason or 'unknown error'}"), style="red")
+    raise typer.Exit(EXIT_USAGE)
 
 
 @import_app.command("odcs")
@@ -137,13 +164,13 @@ def import_odcs_command(
 def _from_registry(spec: str, registry: str | None) -> tuple[Contract, str] | int:
     """The contract NAME[@VERSION] from the registry, with its version, or an exit code."""
     try:
-        from enforcers.registry_client import RegistryClient, RegistryError
+        from enforcers.registry_client import RegistryError
     except ImportError:  # pragma: no cover - the client ships with Accord
         err.print(f"{escape(spec)}: error: no registry client installed", style="red")
         return EXIT_USAGE
     name, _, version = spec.partition("@")
     try:
-        with RegistryClient(registry) as client:
+        with registry_client(registry) as client:
             found = client.get_version(name, version or "latest")
     except RegistryError as exc:
         err.print(escape(f"{spec}: error: {exc.message} [{exc.code}]"), style="red")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.markup import escape
 
+from accord.cli.connect import registry_client
 from accord.cli.output import EXIT_BREACH, EXIT_OK, EXIT_USAGE, err, fail, out
 from contracts import ContractError, DocumentSyntaxError, load_contract, read_file
 
@@ -41,7 +42,7 @@ def _settings() -> Settings:
 
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(8000, help="Port to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
     load_examples: bool = typer.Option(
         False, "--load-examples", help="Publish contracts/examples/*.yaml at start-up."
     ),
@@ -199,6 +200,7 @@ def db_prune(
 
     from sqlalchemy.exc import SQLAlchemyError
 
+    from registry import migrate
     from registry.db import Database
     from registry.monitoring.retention import prune
     from registry.settings import MAX_RETENTION_DAYS
@@ -210,8 +212,21 @@ def db_prune(
     if kept is None:
         out.print("ACCORD_RETENTION_DAYS is 0: everything is kept")
         return
+    if _missing_sqlite_file(settings.database_url):  # connecting would create an empty one
+        raise fail(
+            f"database {settings.database_shown} does not exist: run `accord db upgrade` first"
+        )
     db = Database(settings.database_url)
     try:
+        revision = migrate.current_revision(db.engine)
+        head = migrate.head_revision()
+        # Prune's tables are those of the latest schema: on an older one it would fail
+        # half-way with a raw SQL error.
+        if revision is None or (head is not None and revision < head):
+            raise fail(
+                f"database {settings.database_shown} is at revision {revision or 'none'}, "
+                f"not {head}: run `accord db upgrade` first"
+            )
         pruned = prune(db, kept)
     except SQLAlchemyError as exc:
         raise fail(f"database {settings.database_shown}: {exc.__class__.__name__}: {exc}") from None
@@ -222,6 +237,16 @@ def db_prune(
         f"observations {pruned.observations}, SLA events {pruned.sla_events}, "
         f"webhook deliveries {pruned.webhook_deliveries}"
     )
+
+
+def _missing_sqlite_file(url: str) -> bool:
+    """Whether `url` names an SQLite file that is not there (SQLite would create it)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.query.get("uri"):
+        return False
+    return parsed.database not in (None, "", ":memory:") and not Path(parsed.database).exists()
 
 
 def _migrate(direction: str, revision: str) -> None:
@@ -259,10 +284,10 @@ def publish(
     ),
 ) -> None:
     """Publish contract files: exit 0 published, 1 refused (incompatible), 2 input error."""
-    from enforcers.registry_client import DEFAULT_URL, RegistryClient
+    from enforcers.registry_client import DEFAULT_URL
 
     worst = EXIT_OK
-    with RegistryClient(registry or DEFAULT_URL) as client:
+    with registry_client(registry or DEFAULT_URL) as client:
         for path in files:
             worst = max(worst, _publish_one(client, path))
     raise typer.Exit(worst)
@@ -292,16 +317,17 @@ def _publish_one(client: RegistryClient, path: Path) -> int:
 
 def _refused(path: Path, exc: RegistryError) -> int:
     where = escape(str(path))
-    if exc.code == "incompatible" and isinstance(exc.details, Mapping):
+    if exc.code == "incompatible":
         err.print(f"{where}: {escape(exc.message)}", style="red")
-        for change in exc.details.get("changes", ()):
+        details = exc.details if isinstance(exc.details, Mapping) else {}
+        for change in details.get("changes", ()):
             if not change.get("compatible", True):
                 err.print(
                     f"  {escape(change['type'])} {escape(change['path'] or '/')} "
                     f"(breaks {change['breaks']}): {escape(change['message'])}",
                     style="red",
                 )
-        for consumer in exc.details.get("affected_consumers", ()):
+        for consumer in details.get("affected_consumers", ()):
             err.print(f"  affects consumer {escape(consumer['name'])} (team {consumer['team']})")
         return EXIT_BREACH
     if exc.code in ("invalid_contract", "name_mismatch") and isinstance(exc.details, list):
@@ -314,8 +340,7 @@ def _refused(path: Path, exc: RegistryError) -> int:
             )
         return EXIT_USAGE
     err.print(f"{where}: {escape(exc.message)} \\[{exc.code}]", style="red")
-    # Unreachable, credentials, what was sent: the caller's to fix (2); a refusal of the
-    # change itself (409...) is 1.
-    if exc.status is None or exc.status >= 500 or exc.status in (401, 403, 413, 415, 422):
-        return EXIT_USAGE
-    return EXIT_BREACH
+    # 1 is "refused, with the breaking changes listed" (above): CI reads it as a verdict on
+    # the contract. Anything else (unreachable, credentials, a wrong URL, a rate limit, a
+    # soft-deleted twin...) was not a verdict, and exits 2 as `accord check` does.
+    return EXIT_USAGE

@@ -12,6 +12,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
+from accord.cli.connect import registry_client, spool_directory
 from accord.cli.output import EXIT_BREACH, EXIT_OK, EXIT_USAGE, err, fail, out
 from contracts import ContractError, DocumentSyntaxError
 
@@ -36,13 +37,13 @@ def _reporter(
     if not registry:
         raise fail("--report needs --registry URL or ACCORD_REGISTRY_URL")
     from enforcers.batch.reporting import RegistryReporter
-    from enforcers.registry_client import RegistryClient
     from enforcers.reporting import BreachReporter
 
     run = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    client = RegistryClient(registry)
+    client = registry_client(registry)
+    spool = spool_directory(spool_dir)
     return RegistryReporter(
-        BreachReporter(client.report_breaches, source=f"{job}/{run}", spool_dir=spool_dir)
+        BreachReporter(client.report_breaches, source=f"{job}/{run}", spool_dir=spool)
     )
 
 
@@ -102,16 +103,18 @@ def validate(
             registry=registry,
         )
     except DataError as exc:
-        raise fail(escape(str(exc))) from None
+        raise fail(str(exc)) from None
     except DocumentSyntaxError as exc:
-        raise fail(f"contract {escape(str(exc))}") from None
+        raise fail(f"contract {exc}") from None
     except ContractError as exc:
-        lines = "\n".join(escape(p.format(exc.source)) for p in exc.problems)
-        raise fail(f"{escape(exc.source)} is not a valid contract:\n{lines}") from None
+        lines = "\n".join(p.format(exc.source) for p in exc.problems)
+        raise fail(f"{exc.source} is not a valid contract:\n{lines}") from None
     except RegistryError as exc:
-        raise fail(f"contract {escape(contract)}: {escape(exc.message)}") from None
+        if exc.code == "invalid_url":
+            raise fail(f"--registry: {exc.message}") from None
+        raise fail(f"contract {contract}: {exc.message}") from None
     except (OSError, ValueError) as exc:
-        raise fail(escape(f"{data}: {exc}")) from None
+        raise fail(f"{data}: {exc}") from None
     finally:
         finish()
     if fmt is OutputFormat.JSON:

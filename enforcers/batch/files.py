@@ -12,7 +12,11 @@ that does not cast is a type failure of that row (``"12x"`` for an integer).
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import re
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -237,6 +241,7 @@ def read_jsonl(path: Path, spec: TableSpec, rows: int) -> Iterator[tuple[Chunk, 
     total = path.stat().st_size
     block = max(1 << 20, rows * 256)
     stream, counting = _open_data(path)
+    line = 1  # of the first line of the next body, for errors
     try:
         carry = b""
         while True:
@@ -245,7 +250,7 @@ def read_jsonl(path: Path, spec: TableSpec, rows: int) -> Iterator[tuple[Chunk, 
             except OSError as exc:  # not gzip after all, truncated...
                 raise DataError(f"{path}: cannot read: {exc}") from None
             if not data:
-                chunk = _parse_jsonl(carry, spec) if carry.strip() else None
+                chunk = _parse_jsonl(carry, spec, path, line) if carry.strip() else None
                 if chunk is not None:
                     yield chunk, total, total
                 break
@@ -255,14 +260,16 @@ def read_jsonl(path: Path, spec: TableSpec, rows: int) -> Iterator[tuple[Chunk, 
                 carry = data
                 continue
             body, carry = data[:cut], data[cut:]
-            chunk = _parse_jsonl(body, spec)
+            chunk = _parse_jsonl(body, spec, path, line)
+            line += body.count(b"\n")
             if chunk is not None:
                 yield chunk, min(counting.read_bytes, total), total
     finally:
         stream.close()
 
 
-def _parse_jsonl(body: bytes, spec: TableSpec) -> Chunk | None:
+def _parse_jsonl(body: bytes, spec: TableSpec, path: Path, first_line: int) -> Chunk | None:
+    """The lines of `body`, which starts at line `first_line` of `path`, as a chunk."""
     lines = [line for line in body.split(b"\n") if line.strip()]
     if not lines:
         return None
@@ -273,6 +280,13 @@ def _parse_jsonl(body: bytes, spec: TableSpec) -> Chunk | None:
             return Chunk(frame, frame)
     except Exception:  # an unparseable line or a column polars cannot type: line by line
         pass
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Not text at all (a binary file, another encoding): the input is wrong, not the
+        # rows, as for CSV. Checked only here: a chunk polars read was valid UTF-8.
+        line = first_line + body.count(b"\n", 0, exc.start)
+        raise DataError(f"{path}: line {line}: not UTF-8 text: {exc.reason}") from None
     return _records_chunk(lines, spec)
 
 
@@ -452,7 +466,7 @@ def validate_file(
     measures = Measures()
     notes: dict[tuple[str, str], NotChecked] = {}
     offset = failed_rows = 0
-    writer = _Quarantine(Path(quarantine)) if quarantine is not None else None
+    writer = _Quarantine(Path(quarantine), path) if quarantine is not None else None
     parse_check = RowCheck(
         "schema", "(record): json", "json", None, Severity.ERROR, "line is not a JSON object"
     )
@@ -487,13 +501,15 @@ def validate_file(
             offset += chunk.frame.height
             if progress is not None:
                 progress(done, total)
+        if writer is not None:
+            writer.commit()
     except DataError:
         raise
     except (OSError, pl.exceptions.ComputeError) as exc:
         raise DataError(f"{path}: cannot read: {exc}") from None
     finally:
         if writer is not None:
-            writer.close()
+            writer.discard()
     order = _order(spec, resolved.contract)
     checks = [
         CheckResult(
@@ -539,16 +555,44 @@ def _release_memory_promptly() -> None:
 
 
 class _Quarantine:
-    """Failing rows, as read, appended to one Parquet file (0-based row number and the
-    failing checks' names added)."""
+    """Failing rows, as read, in one Parquet file (0-based row number and the failing
+    checks' names added); rows of a chunk typed differently in part files beside it.
 
-    def __init__(self, path: Path) -> None:
+    Everything is written to temporary files in the same directory and renamed over the
+    targets by `commit`, at the end of a run: an interrupted or failed run leaves the
+    previous files as they were, never half-written ones. A run without failing rows
+    removes the previous files: a quarantine file that exists holds this run's rows.
+    """
+
+    def __init__(self, path: Path, data: Path) -> None:
         if path.suffix != ".parquet":
             path = path / "quarantine.parquet"
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._error(exc) from None
+        # Only now: `a/../data.parquet` names the input once `a` exists. samefile: links too.
+        if path.exists() and path.samefile(data):
+            raise DataError(f"quarantine file {path} is the input file {data}: name another file")
         self.writer: Any = None
         self.part = 0
+        self.written: list[tuple[Path, Path]] = []  # (temporary, target), main file first
+        self.main = self._temporary(path)
+
+    def _error(self, exc: OSError) -> DataError:
+        return DataError(f"quarantine file {self.path}: cannot write: {exc.strerror or exc}")
+
+    def _temporary(self, target: Path) -> Path:
+        """A new empty file beside `target`, to be renamed over it."""
+        temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            # Not tempfile.mkstemp: its 0600 would be the quarantine file's mode.
+            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except OSError as exc:
+            raise self._error(exc) from None
+        self.written.append((temporary, target))
+        return temporary
 
     def write(self, raw: pl.DataFrame, local: Any, offset: int, outcomes: list[Any]) -> None:
         import pyarrow.parquet as pq
@@ -569,16 +613,55 @@ class _Quarantine:
             ),
         )
         table = rows.to_arrow()
-        if self.writer is None:
-            self.writer = pq.ParquetWriter(self.path, table.schema)
         try:
-            table = table.select(self.writer.schema.names).cast(self.writer.schema)
-        except Exception:  # a chunk typed differently (JSON Lines): a part file of its own
-            self.part += 1
-            pq.write_table(rows.to_arrow(), self.path.with_suffix(f".part{self.part}.parquet"))
-            return
-        self.writer.write_table(table)
+            if self.writer is None:
+                self.writer = pq.ParquetWriter(self.main, table.schema)
+            try:
+                table = table.select(self.writer.schema.names).cast(self.writer.schema)
+            except Exception:  # a chunk typed differently (JSON Lines): a part file of its own
+                self.part += 1
+                target = self.path.with_suffix(f".part{self.part}.parquet")
+                pq.write_table(rows.to_arrow(), self._temporary(target))
+                return
+            self.writer.write_table(table)
+        except OSError as exc:
+            raise self._error(exc) from None
 
-    def close(self) -> None:
+    def commit(self) -> None:
+        """Put this run's files in place of the previous ones."""
+        try:
+            if self.writer is not None:
+                self.writer.close()
+                self.writer = None
+            else:  # no failing row: no file, rather than an earlier run's
+                self.main.unlink()
+                self.written.pop(0)
+                self.path.unlink(missing_ok=True)
+            kept = {target for _, target in self.written}
+            stem = self.path.stem
+            for stale in self.path.parent.iterdir():  # an earlier run's part files
+                name = stale.name
+                if (
+                    stale not in kept
+                    and name.startswith(stem)
+                    and _PART.fullmatch(name[len(stem) :])
+                ):
+                    stale.unlink()
+            for temporary, target in self.written:
+                os.replace(temporary, target)
+            self.written = []
+        except OSError as exc:
+            raise self._error(exc) from None
+
+    def discard(self) -> None:
+        """Remove this run's temporary files (after a failure: the previous files stay)."""
         if self.writer is not None:
-            self.writer.close()
+            # Already failing: the first error is the one to report.
+            with contextlib.suppress(Exception):
+                self.writer.close()
+        for temporary, _ in self.written:
+            temporary.unlink(missing_ok=True)
+        self.written = []
+
+
+_PART = re.compile(r"\.part[0-9]+\.parquet")

@@ -207,3 +207,100 @@ def test_a_parquet_type_polars_cannot_read_is_an_input_error(
         result.stderr
     )
     assert "Traceback" not in result.stderr
+
+
+def _keys_contract(tmp_path: Path) -> Path:
+    """A contract that fails every row whose k is negative."""
+    doc = {
+        "name": "t.keys",
+        "owner": {"team": "t"},
+        "schema": {"type": "object", "properties": {"k": {"type": "integer", "minimum": 0}}},
+    }
+    contract = tmp_path / "c.json"
+    contract.write_text(json.dumps(doc))
+    return contract
+
+
+def test_a_quarantine_file_that_is_the_input_is_refused(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    data = tmp_path / "orders.parquet"
+    data.write_bytes(files["parquet"].read_bytes())
+    for target in ("orders.parquet", "not-yet/../orders.parquet"):
+        result = accord(
+            "validate", "orders.parquet", "-c", str(files["contract"]), "--quarantine", target,
+            cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert f"quarantine file {target} is the input file orders.parquet" in result.stderr
+        assert data.read_bytes() == files["parquet"].read_bytes()
+
+
+def test_the_quarantine_file_holds_this_runs_rows_or_is_gone(tmp_path: Path) -> None:
+    contract = _keys_contract(tmp_path)
+    failing, passing = tmp_path / "failing.csv", tmp_path / "passing.csv"
+    failing.write_text("k\n1\n-1\n-2\n")
+    passing.write_text("k\n1\n2\n")
+    out = tmp_path / "out"
+    quarantine = out / "q.parquet"
+    assert run(str(failing), "-c", str(contract), "--quarantine", str(quarantine)).returncode == 1
+    assert pl.read_parquet(quarantine)["k"].to_list() == ["-1", "-2"]
+    (out / "q.part3.parquet").write_bytes(quarantine.read_bytes())  # an earlier run's part
+    (out / "q.parts.parquet").write_text("not ours")
+
+    # A pipeline reading q.parquet after a clean run must not get the earlier run's rows.
+    assert run(str(passing), "-c", str(contract), "--quarantine", str(quarantine)).returncode == 0
+    assert sorted(p.name for p in out.iterdir()) == ["q.parts.parquet"]
+
+
+def test_a_failed_run_leaves_the_previous_quarantine_file_whole(tmp_path: Path) -> None:
+    contract = _keys_contract(tmp_path)
+    quarantine = tmp_path / "out" / "q.parquet"
+    small = tmp_path / "small.csv"
+    small.write_text("k\n-5\n")
+    assert run(str(small), "-c", str(contract), "--quarantine", str(quarantine)).returncode == 1
+    before = quarantine.read_bytes()
+    # A failing row in the first 1 MiB block, which is quarantined, then a row CSV refuses.
+    broken = tmp_path / "broken.csv"
+    broken.write_text("k\n-1\n" + "1\n" * 600_000 + "1,2\n")
+    chunks = ("--chunk-rows", "1000")
+    result = run(str(broken), "-c", str(contract), "--quarantine", str(quarantine), *chunks)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "broken.csv" in result.stderr
+    assert quarantine.read_bytes() == before
+    assert [p.name for p in quarantine.parent.iterdir()] == ["q.parquet"]  # no temporary left
+
+
+def test_undecodable_json_lines_are_an_input_error(files: dict[str, Path], tmp_path: Path) -> None:
+    (tmp_path / "d.jsonl").write_bytes(b'{"order_id": "a"}\n\n{"order_id": "\xff\xfe"}\n')
+    result = accord("validate", "d.jsonl", "-c", str(files["contract"]), cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "d.jsonl: line 3: not UTF-8 text" in result.stderr
+
+
+def test_messages_are_printed_as_they_are(tmp_path: Path, files: dict[str, Path]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: t.bad\nowner: {team: t}\nschema: {type: object}\ndescripton: x\n")
+    result = run(str(files["csv"]), "-c", str(bad))
+    assert result.returncode == 2
+    assert "[unknown-key]" in result.stderr and "\\[" not in result.stderr
+
+
+def test_registry_options_that_cannot_work_are_input_errors(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    data, contract = str(files["csv"]), str(files["contract"])
+    by_name = run(data, "-c", "shop.orders", "--registry", "http://[::1")
+    assert by_name.returncode == 2, by_name.stderr
+    assert "--registry: invalid registry URL 'http://[::1'" in by_name.stderr
+    reporting = run(data, "-c", contract, "--report", "--registry", "http://[::1")
+    assert reporting.returncode == 2 and "--registry" in reporting.stderr, reporting.stderr
+
+    (tmp_path / "taken").write_text("")
+    for spool in ("taken", "taken/spool"):
+        result = accord(
+            "validate", data, "-c", contract, "--report", "--registry", "http://127.0.0.1:1",
+            "--spool-dir", spool, cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 2, result.stderr
+        assert f"--spool-dir {spool}: " in result.stderr and "Traceback" not in result.stderr

@@ -82,3 +82,40 @@ def test_errors_carry_code_status_and_report(client: RegistryClient) -> None:
     ):
         down.list_versions("x.y")
     assert unreachable.value.code == "unreachable" and unreachable.value.status is None
+
+
+def test_the_token_is_sent_stripped_and_a_malformed_one_is_never_quoted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import httpx
+
+    sent: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers.get("authorization"))
+        return httpx.Response(404, json={"error": {"code": "not_found", "message": "no"}})
+
+    monkeypatch.setenv("ACCORD_TOKEN", "accord_abc_def\n")
+    transport = httpx.MockTransport(answer)
+    with (
+        RegistryClient("http://registry", transport=transport) as client,
+        pytest.raises(RegistryError),
+    ):
+        client.get_version("x.events")
+    assert sent == ["Bearer accord_abc_def"]
+
+    for token in ("tökén", "abc\ndef"):
+        monkeypatch.setenv("ACCORD_TOKEN", token)
+        with pytest.raises(RegistryError) as malformed:
+            RegistryClient("http://registry")
+        assert malformed.value.code == "invalid_token"
+        assert "ACCORD_TOKEN is malformed" in malformed.value.message
+        assert token.strip() not in malformed.value.message
+    with pytest.raises(RegistryError, match="the token is malformed"):
+        RegistryClient("http://registry", token="tökén")
+
+
+def test_a_malformed_url_is_a_registry_error() -> None:
+    with pytest.raises(RegistryError) as malformed:
+        RegistryClient("http://[::1")
+    assert malformed.value.code == "invalid_url" and "http://[::1" in malformed.value.message
