@@ -839,6 +839,10 @@ def _plain(value: Any) -> Any:
         return value
     if type(value).__name__ in ("NAType", "NaTType"):
         return None
+    if isinstance(value, tuple) and hasattr(value, "asDict"):
+        # A Spark Row (a struct cell, in a UDF) is a tuple: as a list it would lose its
+        # field names.
+        return value.asDict(recursive=True)
     if hasattr(value, "tolist") and not isinstance(value, str | bytes):
         converted = value.tolist()  # numpy scalars and arrays
         return _plain(converted) if not isinstance(converted, list) else converted

@@ -8,6 +8,7 @@ rules evaluated this way.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from enforcers.cel_python import CelEvaluationError, compile_cel
 if TYPE_CHECKING:
     from enforcers.batch.plan import RuleSpec
 
-__all__ = ["evaluate_rows", "items_validator", "needed_columns", "plain_value"]
+__all__ = ["canonical", "evaluate_rows", "items_validator", "needed_columns", "plain_value"]
 
 
 def needed_columns(reads: Iterable[str], columns: Sequence[str]) -> list[str]:
@@ -36,22 +37,38 @@ def needed_columns(reads: Iterable[str], columns: Sequence[str]) -> list[str]:
 
 
 def evaluate_rows(
-    rule: RuleSpec, records: Sequence[Mapping[str, Any]], columns: Sequence[str]
+    rule: RuleSpec,
+    records: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    integers: frozenset[str] = frozenset(),
 ) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    """Per row: the rule is True on the row's record view."""
+    """Per row: the rule is True on the row's record view. `integers`: the columns the
+    contract types integer (`TableSpec.integers`)."""
     evaluate = compile_cel(rule.expression).evaluate
     tree = column_tree(columns)
     out = np.zeros(len(records), dtype=bool)
     for i, row in enumerate(records):
         try:
-            out[i] = evaluate(RowView(_deep_plain(row), tree)) is True
+            out[i] = evaluate(RowView(_deep_plain(row, integers), tree)) is True
         except CelEvaluationError:
             out[i] = False
     return out
 
 
-def _deep_plain(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: plain_value(v) for k, v in row.items()}
+def _deep_plain(row: Mapping[str, Any], integers: frozenset[str] = frozenset()) -> dict[str, Any]:
+    plain = {k: plain_value(v) for k, v in row.items()}
+    for k in integers.intersection(plain):
+        plain[k] = _as_int(plain[k])
+    return plain
+
+
+def _as_int(value: Any) -> Any:
+    """A whole float as an int: an integer field stored as floats (pandas' nullable ints,
+    a Parquet file pandas wrote) holds integers, which rules must see as such (``%``, ``/``),
+    as the vectorized path does. What no int64 holds stays as it is (its type check fails)."""
+    if isinstance(value, float) and value.is_integer() and -(2.0**63) <= value < 2.0**63:
+        return int(value)
+    return value
 
 
 def plain_value(value: Any, *, nulls: bool = False, keep: frozenset[str] = frozenset()) -> Any:
@@ -66,6 +83,28 @@ def plain_value(value: Any, *, nulls: bool = False, keep: frozenset[str] = froze
     if isinstance(value, Mapping):
         plain = ((k, plain_value(v, nulls=nulls)) for k, v in value.items())
         return {k: v for k, v in plain if nulls or v is not None or k in keep}
+    return value
+
+
+def canonical(value: Any) -> Any:
+    """A cell as a hashable value, equal to another cell's where their JSON values are: a
+    list or object as its JSON text with keys sorted, in a tuple (so that it equals no
+    string). An Arrow map cell is a list of pairs: its entries' order counts."""
+    value = _whole_numbers(plain_value(value))
+    if isinstance(value, list | Mapping):
+        return (json.dumps(value, sort_keys=True, default=str),)
+    return value
+
+
+def _whole_numbers(value: Any) -> Any:
+    """Whole floats as ints, at every depth: to JSON, 2.0 is 2 (and pandas gives the ints
+    of a struct field with a null as floats)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _whole_numbers(v) for k, v in value.items()}
     return value
 
 
@@ -106,15 +145,11 @@ def items_validator(c: ColumnSpec, element: Mapping[str, Any]) -> Callable[[Any]
 
 
 def _freeze(value: Any) -> Any:
-    import json
-
     return json.dumps(value, sort_keys=True, default=str)
 
 
 @cache
 def _validator(name: str, element_json: str, root_json: str) -> Callable[[Any], bool]:
-    import json
-
     root = json.loads(root_json)
     schema = {
         **{k: v for k, v in root.items() if k in ("$defs", "definitions", "$schema")},

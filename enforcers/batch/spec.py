@@ -34,6 +34,7 @@ __all__ = [
     "NotChecked",
     "TableSpec",
     "UnmappableField",
+    "judged_kind",
     "table_spec",
 ]
 
@@ -177,6 +178,15 @@ class NotChecked:
         return {"field": self.field, "reason": self.reason}
 
 
+_APPLIES_TO: dict[str, Kind] = {
+    **dict.fromkeys(
+        ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"), "number"
+    ),
+    **dict.fromkeys(("minLength", "maxLength", "pattern", "format"), "string"),
+    **dict.fromkeys(("minItems", "maxItems", "items"), "array"),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class ColumnCheck:
     """One value-level check of a column; nulls always pass (nullability is separate).
@@ -194,6 +204,12 @@ class ColumnCheck:
     @property
     def name(self) -> str:
         return f"format:{self.arg}" if self.kind == "format" else self.kind
+
+    @property
+    def applies_to(self) -> Kind | None:
+        """The JSON type of the values this check judges (None: every value); JSON Schema
+        passes values of any other type (``maxLength`` says nothing of a number)."""
+        return _APPLIES_TO.get(self.kind)
 
     def describe(self) -> str:
         if self.kind == "format":
@@ -238,6 +254,12 @@ class ColumnSpec:
             if f in TEMPORAL_FORMATS:
                 return f
         return None
+
+
+def judged_kind(c: ColumnSpec, check: ColumnCheck) -> Kind:
+    """The type of `c`'s values that `check` judges: the column's, but in a field of no
+    one type (untyped, a union) the check's own (JSON Schema passes the other values)."""
+    return check.applies_to if c.kind == "any" and check.applies_to is not None else c.kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -580,6 +602,9 @@ class _Builder:
             self.note(name, f"type union {sorted(scalar)} is not checked (only nullability)")
         if kind == "array" and element is not None:
             checks.append(ColumnCheck("items", element))
+        if kind != "any":  # the checks of another type than the column's judge no value
+            own = "number" if kind == "integer" else kind
+            checks = [k for k in checks if k.applies_to in (None, own)]
         # A null cell is an absent field, or a JSON null where the schema allows one.
         null_value = ("null" in types if types else True) and (
             None in enum_values if enum_values is not None else True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -757,3 +758,163 @@ def test_what_a_quick_format_pattern_matches_is_valid(fmt: str) -> None:
             assert validator.is_valid(value), value
 
     matched_is_valid()
+
+
+# A macro over a list column runs row-wise; there too an integer field stored as floats
+# (pandas' nullable ints) holds integers: % is defined on them.
+ROW_WISE_QTY = one_rule('this.tags.exists(t, t == "vip") || this.qty % 2 == 0', qty="integer")
+
+
+def test_rules_evaluated_row_wise_see_integers_stored_as_floats() -> None:
+    rows: dict[str, list[Any]] = {"qty": [2.0, 3.0, None], "tags": [["a"], ["a"], ["a"]]}
+    records: list[dict[str, Any]] = [
+        {"qty": 2, "tags": ["a"]},
+        {"qty": 3, "tags": ["a"]},
+        {"tags": ["a"]},
+    ]
+    assert failed_per_record(ROW_WISE_QTY.rules[0].expression, records) == 2
+    for frame in (pd.DataFrame(rows), pl.DataFrame(rows)):
+        report = validate(frame, ROW_WISE_QTY)
+        assert report.rules_row_wise == 1
+        assert report.check("r").failing_indices == [1, 2], report.backend
+
+
+@pytest.mark.slow
+def test_spark_row_wise_rules_see_structs_and_integers(spark: Any) -> None:
+    # The UDF's arguments: a struct is a Row (a tuple), an integer field stored as doubles.
+    contract = one_rule(
+        'has(this.meta.k) && (this.tags.exists(t, t == "vip") || this.qty % 2 == 0)',
+        qty="integer",
+        meta="object",
+    )
+    df = spark.createDataFrame(
+        [(2.0, ("v",), ["a"]), (3.0, ("v",), ["a"]), (4.0, (None,), ["a"])],
+        "qty double, meta struct<k string>, tags array<string>",
+    )
+    report = validate(df, contract)
+    assert report.rules_row_wise == 1
+    assert report.check("r").failed_rows == 2
+
+
+@pytest.mark.slow
+def test_spark_reads_timestamps_of_any_fraction_length(spark: Any) -> None:
+    # Go's RFC3339Nano: nine digits, cut to microseconds as pandas and polars do.
+    doc = one_rule(
+        "timestamp(this.ts) < timestamp('2024-05-01T11:00:00.5Z')", ts="string"
+    ).to_document()
+    doc["sla"] = {"freshness": {"field": "ts", "max_delay": "PT1H"}}
+    contract = Contract.from_document(doc)
+    values = ["2024-05-01T11:00:00.123456789Z", "2024-05-01T11:00:00.9999999+00:00"]
+    now = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    for frame in (
+        spark.createDataFrame([(v,) for v in values], "ts string"),
+        pl.DataFrame({"ts": values}),
+    ):
+        report = validate(frame, contract, now=now)
+        assert report.check("r").failed_rows == 1, report.backend
+        freshness = report.check("freshness")
+        assert freshness.measured == pytest.approx(3599.000001), report.backend
+
+
+@pytest.mark.slow
+def test_spark_split_gives_rows_as_they_came(spark: Any) -> None:
+    from enforcers.batch import split
+
+    contract = Contract.from_document(
+        {
+            "name": "shop.split",
+            "owner": {"team": "checkout"},
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer", "minimum": 1},
+                    "cust": {"type": "object", "properties": {"email": {"type": "string"}}},
+                },
+            },
+        }
+    )
+    df = spark.createDataFrame(
+        [(1, ("a@b.co",)), (0, ("c@d.co",))], "id long, cust struct<email string>"
+    )
+    good, bad = split(df, validate(df, contract))
+    assert good.schema == bad.schema == df.schema
+    assert [r.asDict(recursive=True) for r in good.collect()] == [
+        {"id": 1, "cust": {"email": "a@b.co"}}
+    ]
+    assert bad.count() == 1
+
+
+# A field of no one type: JSON Schema's checks of strings judge strings only, and those of
+# numbers numbers; enum compares objects as JSON does.
+UNTYPED = Contract.from_document(
+    {
+        "name": "shop.untyped",
+        "owner": {"team": "checkout"},
+        "schema": {
+            "type": "object",
+            "properties": {
+                "u": {"type": ["string", "number"], "minimum": 5, "maxLength": 3},
+                "v": {"maxLength": 3},
+                "o": {"enum": [{"a": 1, "b": 2}, {"c": 3}]},
+                "s": {"type": "string", "minimum": 5, "maxItems": 1},  # never apply
+            },
+        },
+    }
+)
+UNTYPED_ROWS: list[dict[str, Any]] = [
+    {"u": "abcd", "v": 12345, "o": {"b": 2, "a": 1}, "s": "ab"},
+    {"u": 1, "v": "abcd", "o": {"a": 2}, "s": "abc"},
+    {"u": 10, "v": "abc"},
+]
+
+
+def test_checks_of_one_type_judge_values_of_that_type() -> None:
+    per_record = validator_for(UNTYPED)
+    failing = {
+        f"{e.path.lstrip('/')}: {e.rule}": i
+        for i, r in enumerate(UNTYPED_ROWS)
+        for e in per_record.validate(r)
+    }
+    assert failing == {"u: maxLength": 0, "u: minimum": 1, "v: maxLength": 1, "o: enum": 1}
+    report = validate(pd.DataFrame(UNTYPED_ROWS), UNTYPED)
+    assert {c.name: c.failing_indices for c in report.checks if c.failed_rows} == {
+        name: [i] for name, i in failing.items()
+    }
+    # Arrow-backed structs (read_parquet(dtype_backend="pyarrow")) hold every field.
+    objects = pa.table({"o": [{"a": 1, "b": 2}, {"a": 2, "b": None}, {"a": None, "b": None}]})
+    report = validate(objects.to_pandas(types_mapper=pd.ArrowDtype), UNTYPED)
+    assert report.check("o: enum").failing_indices == [1, 2]
+    # A polars column holds one type: a check of another judges none of its values.
+    frame = pl.DataFrame(
+        {
+            "u": ["abcd", "ab"],
+            "v": [12345, 7],
+            "o": [{"a": 1, "b": 2}, {"a": 2, "b": None}],
+            "s": ["ab", "abc"],
+        }
+    )
+    report = validate(frame, UNTYPED)
+    assert {c.name: c.failing_indices for c in report.checks if c.failed_rows} == {
+        "u: maxLength": [0],
+        "o: enum": [1],
+    }
+
+
+@pytest.mark.slow
+def test_spark_applies_checks_of_one_type_to_columns_of_that_type(spark: Any) -> None:
+    df = spark.createDataFrame(
+        [("abcd", 12345, "ab"), ("ab", 7, "abc")], "u string, v long, s string"
+    )
+    report = validate(df, UNTYPED)
+    assert {c.name: c.failed_rows for c in report.checks if c.failed_rows} == {"u: maxLength": 1}
+
+
+def test_a_check_that_raises_is_an_error_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from enforcers.batch.backends import pandas as backend
+
+    def broken(*args: Any) -> Any:
+        raise TypeError("cannot compare")
+
+    monkeypatch.setattr(backend, "value_mask", broken)
+    with pytest.raises(ValueError, match=r"'v: maxLength' on column 'v'.*cannot compare"):
+        validate(pd.DataFrame({"v": ["abcd"]}), UNTYPED)

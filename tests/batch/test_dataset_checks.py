@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pandas as pd
@@ -139,6 +139,116 @@ def test_freshness_of_datetime_column() -> None:
     )
     assert report.check("freshness").passed
     assert report.check("ts: type").passed  # a datetime column satisfies date-time
+
+
+def test_freshness_of_datetimes_kept_as_objects(monkeypatch: pytest.MonkeyPatch) -> None:
+    # pandas keeps datetimes of mixed UTC offsets as objects.
+    plus_two = timezone(timedelta(hours=2))
+    times = [
+        datetime(2024, 1, 1, 11, 30, tzinfo=UTC),
+        datetime(2024, 1, 1, 13, 50, tzinfo=plus_two),
+    ]
+    df = pd.DataFrame({"ts": pd.Series([*times, None], dtype=object)})
+    fresh = contract(sla={"freshness": {"field": "ts", "max_delay": "PT15M"}})
+    assert validate(df, fresh, now=NOW).check("freshness").measured == pytest.approx(600.0)
+
+    # Whatever goes wrong reading the times, the error names the check and the column.
+    from enforcers.batch.backends.pandas import ColumnMemo
+
+    def broken(*args: Any) -> Any:
+        raise TypeError("unreadable")
+
+    monkeypatch.setattr(ColumnMemo, "timestamps", broken)
+    with pytest.raises(ValueError, match=r"freshness.*'ts'.*unreadable"):
+        validate(df, fresh, now=NOW)
+
+
+UNHASHABLE: dict[str, list[Any]] = {
+    "tags": [["x"], ["y"], ["x"], None],
+    "meta": [{"a": 1, "b": 2}, {"b": 2, "a": 1}, {}, None],
+}
+
+
+def test_lists_and_objects_count_in_duplicates_and_uniqueness() -> None:
+    doc = {
+        "name": "t.cells",
+        "owner": {"team": "t"},
+        "schema": {
+            "type": "object",
+            "properties": {"tags": {"type": "array"}, "meta": {"type": "object"}},
+        },
+        "semantics": {"tags": {"unique": True}, "meta": {"unique": True}},
+        "quality": [{"name": "dups", "type": "duplicate_rate", "must_be": 0}],
+    }
+    rows = [*zip(UNHASHABLE["tags"], UNHASHABLE["meta"], strict=True), (["x"], {"a": 1, "b": 2})]
+    frame = pd.DataFrame(rows, columns=["tags", "meta"])
+    for df in (frame, pl.DataFrame(frame.to_dict("list"))):
+        report = validate(df, Contract.from_document(doc))
+        assert report.check("tags: unique").failing_indices == [2, 4], type(df)
+        # Objects equal in any key order; polars' structs hold every field (null: absent).
+        assert report.check("meta: unique").failing_indices == [1, 4], type(df)
+        assert report.check("dups").measured == pytest.approx(1 / 5), type(df)
+
+
+@pytest.mark.slow
+def test_spark_keys_maps_as_their_entries(spark: Any) -> None:
+    doc = {
+        "name": "t.maps",
+        "owner": {"team": "t"},
+        "schema": {"type": "object", "properties": {"attrs": {"type": "object"}}},
+        "semantics": {"attrs": {"unique": True}},
+        "quality": [{"name": "dups", "type": "duplicate_rate", "must_be": 0}],
+    }
+    # The same entries stored in another order: an equal object.
+    df = spark.sql(
+        "SELECT map('k', 'v', 'j', 'w') AS attrs UNION ALL SELECT map('j', 'w', 'k', 'v') "
+        "UNION ALL SELECT map('k', 'x') UNION ALL SELECT CAST(NULL AS map<string, string>)"
+    )
+    report = validate(df, Contract.from_document(doc))
+    assert report.check("attrs: unique").failed_rows == 1
+    assert report.check("dups").measured == pytest.approx(1 / 4)
+
+
+NAN_CONTRACT = {
+    "schema": {"type": "object", "properties": {"x": {"type": "number", "maximum": 10}}},
+    "quality": [
+        {"name": "nulls", "type": "null_rate", "field": "x", "must_be_less_than": 1},
+        {
+            "name": "share",
+            "type": "allowed_values",
+            "field": "x",
+            "values": [1.0, 2.0],
+            "must_be": 1,
+        },
+    ],
+}
+
+
+def nan_outcome(report: Any) -> tuple[int, float | None, float | None]:
+    return (
+        report.check("x: maximum").failed_rows,
+        report.check("nulls").measured,
+        report.check("share").measured,
+    )
+
+
+def test_nan_is_missing_to_every_check() -> None:
+    # As a null: it passes value checks, is counted by null_rate, and by no share.
+    values = [1.0, float("nan"), 20.0, None]
+    for df in (pd.DataFrame({"x": values}), pl.DataFrame({"x": values})):
+        report = validate(
+            df, Contract.from_document({"name": "t.nan", "owner": {"team": "t"}, **NAN_CONTRACT})
+        )
+        assert nan_outcome(report) == (1, 0.5, 0.5), type(df)
+
+
+@pytest.mark.slow
+def test_spark_takes_nan_as_missing(spark: Any) -> None:
+    df = spark.createDataFrame([(1.0,), (float("nan"),), (20.0,), (None,)], "x double")
+    report = validate(
+        df, Contract.from_document({"name": "t.nan", "owner": {"team": "t"}, **NAN_CONTRACT})
+    )
+    assert nan_outcome(report) == (1, 0.5, 0.5)
 
 
 def test_empty_frame(frame: Any) -> None:

@@ -13,7 +13,7 @@ import contextlib
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -41,7 +41,7 @@ from enforcers.batch.plan import (
     unique_keys,
     value_check,
 )
-from enforcers.batch.rowwise import evaluate_rows, items_validator
+from enforcers.batch.rowwise import canonical, evaluate_rows, items_validator
 from enforcers.batch.spec import (
     FORMAT_QUICK,
     ColumnCheck,
@@ -51,6 +51,7 @@ from enforcers.batch.spec import (
     float_multiples,
     format_failures,
     integer_step,
+    judged_kind,
 )
 from enforcers.cel_python import _timestamp
 from enforcers.patterns import for_engine, reads_alike
@@ -289,8 +290,12 @@ def normalized(s: pd.Series, c: ColumnSpec, ok: Mask, null: Mask) -> pd.Series |
         if _is_object(dtype):
             return pd.to_numeric(s.where(ok & ~null), errors="coerce")
         return None
-    if c.kind in ("boolean", "any") or c.kind == "array":
+    if c.kind in ("boolean", "any"):
         return s
+    if c.kind in ("array", "object"):
+        if isinstance(dtype, pd.ArrowDtype) or bool(ok.all()):
+            return s
+        return s.where(ok & ~null) if _is_object(dtype) else None
     return None
 
 
@@ -392,6 +397,10 @@ def value_mask(v: pd.Series, null: Mask, check: ColumnCheck, c: ColumnSpec) -> M
         ok = v < arg
     elif kind == "multipleOf":
         return _multiples(v, arg) | null
+    elif kind == "enum" and c.kind in ("any", "array", "object") and not _is_str_dtype(v.dtype):
+        # Lists and dicts: pandas hashes neither, and JSON compares dicts without order.
+        wanted = {canonical(x) for x in arg}
+        ok = v.map(lambda x: canonical(x) in wanted)
     elif kind == "enum":
         ok = v.isin(list(arg))
     elif kind in ("minLength", "maxLength"):
@@ -523,10 +532,27 @@ class ColumnMemo:
         hit = self._repeats.get(key)
         if hit is not None and hit[0] is frame:
             return hit[1]
-        repeat = _frozen(frame.duplicated(subset=list(columns), keep="first").to_numpy())
+        try:
+            repeats = frame.duplicated(subset=list(columns), keep="first")
+        except (TypeError, NotImplementedError):  # unhashable cells: lists, dicts, Arrow's
+            repeats = _hashable(frame, columns).duplicated(keep="first")
+        repeat = _frozen(repeats.to_numpy())
         if self._remember:
             self._repeats[key] = (frame, repeat)
         return repeat
+
+
+def _hashable(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """`frame[columns]` with cells that pandas cannot hash (lists, dicts, Arrow's nested
+    values) in their `canonical` form."""
+    out: dict[str, Any] = {}
+    for name in columns:
+        s = frame[name]
+        if _is_object(s.dtype) or isinstance(s.dtype, pd.ArrowDtype):
+            out[name] = [canonical(v) for v in s.tolist()]
+        else:
+            out[name] = s.to_numpy()
+    return pd.DataFrame(out, index=frame.index)
 
 
 def _frozen(mask: Mask) -> Mask:
@@ -553,7 +579,7 @@ def _column_checks(c: ColumnSpec, memo: ColumnMemo) -> list[tuple[RowCheck, Chec
     for check in c.checks:
 
         def fn(s: pd.Series, check: ColumnCheck = check) -> pd.Series:
-            typed = memo.typed(s, c)
+            typed = memo.typed(s, replace(c, kind=judged_kind(c, check)))
             if typed.values is None:
                 return _all(s, True)
             return pd.Series(value_mask(typed.values, typed.null, check, c), index=s.index)
@@ -882,13 +908,20 @@ def _rfc3339_shaped(s: pd.Series, notnull: Mask) -> Mask:
     (Python's also before a final newline, which `_timestamp` rejects)."""
     if _is_object(s.dtype):
         present = s.to_numpy()[notnull]
-        if pd.api.types.infer_dtype(present, skipna=False) in ("string", "empty"):
-            found = _arrow_match(present, TIMESTAMP_FAST)
-            if found is not None:
-                fast = np.zeros(len(s), dtype=bool)
-                fast[notnull] = found
-                return fast
+        fast = np.zeros(len(s), dtype=bool)
+        if pd.api.types.infer_dtype(present, skipna=False) not in ("string", "empty"):
+            # Not all strings (datetimes of mixed UTC offsets, which pandas keeps as
+            # objects): ``.str`` refuses them; the per-value parser takes what is no string.
+            match = re.compile(TIMESTAMP_FAST).fullmatch
+            fast[notnull] = [isinstance(v, str) and match(v) is not None for v in present]
+            return fast
+        found = _arrow_match(present, TIMESTAMP_FAST)
+        if found is not None:
+            fast[notnull] = found
+            return fast
         s = s.astype(object).where(notnull, None)
+    elif not _is_str_dtype(s.dtype):
+        return np.zeros(len(s), dtype=bool)  # no text (numbers): the per-value parser's
     # fullmatch: Python's `$` would also let a trailing newline through.
     result: Mask = s.str.fullmatch(TIMESTAMP_FAST, na=False).to_numpy(dtype=bool)
     return result
@@ -938,6 +971,13 @@ class PandasBackend:
             # very Series `memo` knows).
             schema.validate(frame, lazy=True, inplace=True)
         except pa.errors.SchemaErrors as exc:
+            for error in exc.schema_errors:
+                # pandera reports a check that raised as a failure of no row: it would pass.
+                if error.reason_code is pa.errors.SchemaErrorReason.CHECK_ERROR:
+                    raise ValueError(
+                        f"check {error.check.name!r} on column {error.schema.name!r} could "
+                        f"not run: {error.failure_cases}"
+                    ) from exc
             failing = _failures(exc.failure_cases, n)
         outcomes: list[tuple[RowCheck, RowOutcome]] = []
         # Every check pandera ran, in schema order, passed or failed.
@@ -978,7 +1018,7 @@ class PandasBackend:
                 row_wise = False
             except Unsupported:
                 records = seen.to_dict("records") if n else []
-                passes = evaluate_rows(rule, records, [str(c) for c in seen.columns])
+                passes = evaluate_rows(rule, records, [str(c) for c in seen.columns], spec.integers)
                 row_wise = True
             outcomes.append(
                 (
@@ -1031,11 +1071,17 @@ class PandasBackend:
             m.allowed[name] = (int(hits.sum()), int(notnull.sum()))
         if plan.freshness and plan.freshness in frame.columns and n:
             s = frame[plan.freshness]
-            if _is_datetime_dtype(s.dtype):
-                ts = PandasOps(frame, memo).ts_column(s)
-            else:
-                ts, _ = memo.timestamps(s)  # what a rule on this column parsed already
-            latest = ts.max()
+            try:
+                if _is_datetime_dtype(s.dtype):
+                    ts = PandasOps(frame, memo).ts_column(s)
+                else:
+                    ts, _ = memo.timestamps(s)  # what a rule on this column parsed already
+                latest = ts.max()
+            except (TypeError, ValueError, AttributeError) as exc:
+                # pandas' own message names neither the column nor the check.
+                raise ValueError(
+                    f"freshness: cannot read the event times in column {plan.freshness!r}: {exc}"
+                ) from exc
             m.max_time = None if pd.isna(latest) else latest.to_pydatetime()
         return m
 

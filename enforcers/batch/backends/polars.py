@@ -38,7 +38,7 @@ from enforcers.batch.plan import (
     unique_keys,
     value_check,
 )
-from enforcers.batch.rowwise import evaluate_rows, items_validator, needed_columns
+from enforcers.batch.rowwise import canonical, evaluate_rows, items_validator, needed_columns
 from enforcers.batch.spec import (
     FORMAT_QUICK,
     ColumnCheck,
@@ -48,6 +48,7 @@ from enforcers.batch.spec import (
     float_multiples,
     format_failures,
     integer_step,
+    judged_kind,
 )
 from enforcers.cel_python import _timestamp
 from enforcers.patterns import for_engine
@@ -150,16 +151,18 @@ def type_pass(name: str, dtype: Any, c: ColumnSpec) -> Expr | None:
     return col.is_null()
 
 
-def _value_source(name: str, dtype: Any, c: ColumnSpec) -> Expr | None:
-    """The column for value checks; None when they do not apply (wrong type, datetimes)."""
+def _value_source(name: str, dtype: Any, c: ColumnSpec, check: ColumnCheck) -> Expr | None:
+    """The column for `check`; None when it does not apply (wrong type, datetimes). A
+    column holds one type: in a field of no one type, a check applies if it is the check's."""
+    kind = judged_kind(c, check)
     col = pl.col(name)
-    if c.kind == "string":
+    if kind == "string":
         if _is(dtype, (pl.Categorical, pl.Enum)):
             return col.cast(pl.String)
         return col if _is_str(dtype) else None
-    if c.kind in ("integer", "number"):
+    if kind in ("integer", "number"):
         return col if (_is_int(dtype) or _is_float(dtype)) else None
-    if c.kind == "array":
+    if kind == "array":
         return col if _is(dtype, (pl.List, pl.Array)) else None
     return col
 
@@ -182,6 +185,12 @@ def _is_in(v: Expr, dtype: Any, values: Sequence[Any]) -> Expr:
     within one type, so the values are given as the column's (those it can hold): an
     integer column holds no 0.5, and to it 2.0 is 2."""
     numbers = [x for x in values if isinstance(x, int | float) and not isinstance(x, bool)]
+    if _is(dtype, (pl.Struct, pl.List, pl.Array, pl.Map, pl.Object)):
+        # `is_in` compares no nested values, and JSON compares objects in any key order.
+        wanted = {canonical(x) for x in values}
+        return v.map_elements(
+            lambda x: canonical(x) in wanted, return_dtype=pl.Boolean, skip_nulls=True
+        )
     if _is(dtype, _INTS + _WIDE_INTS):
         values = [int(x) for x in numbers if isinstance(x, int) or x.is_integer()]
     elif _is(dtype, _FLOATS):
@@ -279,7 +288,9 @@ def value_pass(
         ok = v.map_elements(lambda x: validator(x), return_dtype=pl.Boolean, skip_nulls=True)
     else:  # pragma: no cover
         raise ValueError(kind)
-    return ok.fill_null(True) | v.is_null()
+    # NaN is a missing value (`null_expr`), as in pandas: it passes like a null.
+    missing = v.is_null() | v.is_nan() if _is(dtype, _FLOATS) else v.is_null()
+    return ok.fill_null(True) | missing
 
 
 # -- the pandera schema (for export) ----------------------------------------------------------
@@ -310,7 +321,7 @@ def pandera_schema(spec: TableSpec, schema: Mapping[str, Any] | None = None) -> 
         for vc in c.checks:
 
             def fn(c: ColumnSpec = c, d: Any = dtype, vc: ColumnCheck = vc) -> Expr | None:
-                v = _value_source(c.name, d, c)
+                v = _value_source(c.name, d, c, vc)
                 return None if v is None else value_pass(v, d, vc, c, exact_formats=True)
 
             checks.append(check(fn, value_check(c, vc).name))
@@ -672,8 +683,8 @@ class PolarsBackend:
                 checks.append((nullable_check(c), is_null))
             elif c.present_with is not None:
                 checks.append((present_check(c), is_null & _present(c, columns)))
-            source = _value_source(c.name, dtype, c)
             for vc in c.checks:
+                source = _value_source(c.name, dtype, c, vc)
                 fails = pl.lit(False) if source is None else ~value_pass(source, dtype, vc, c)
                 if source is not None and vc.kind == "format":
                     formats[len(checks)] = (c.name, str(vc.arg))
@@ -700,7 +711,7 @@ class PolarsBackend:
                 needed = needed_columns(rule.reads, rule_columns)
                 # A rule that reads no column still sees one (empty) record per row.
                 records = frame.select(needed).to_dicts() if needed else [{}] * n
-                row_wise[len(checks)] = ~evaluate_rows(rule, records, rule_columns)
+                row_wise[len(checks)] = ~evaluate_rows(rule, records, rule_columns, spec.integers)
                 checks.append((rule_check(rule, True), None))
         # One pass: every row check's failing mask. Lazily, because only a lazy query
         # eliminates common subexpressions: what several checks and rules share (a column's
@@ -785,7 +796,7 @@ class PolarsBackend:
         needed = needed_columns(rule.reads, columns)
         records = frame[rows.tolist()].select(needed).to_dicts()
         fails = fails.copy()
-        fails[rows] = ~evaluate_rows(rule, records, columns)
+        fails[rows] = ~evaluate_rows(rule, records, columns, plan.spec.integers)
         return fails
 
     def repeats(
@@ -826,7 +837,7 @@ class PolarsBackend:
             v = pl.col(col)
             hits = _is_in(v, schema[col], values).fill_null(False)
             aggs.append(hits.sum().alias(f"in:{name}"))
-            aggs.append(v.is_not_null().sum().alias(f"nn:{name}"))
+            aggs.append((~null_expr(col, schema[col])).sum().alias(f"nn:{name}"))
         if plan.freshness and plan.freshness in schema and n:
             dtype = schema[plan.freshness]
             if _is_temporal(dtype):

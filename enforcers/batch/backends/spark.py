@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from contracts import Severity
-from enforcers.batch.cel_columns import INT_MIN, TIMESTAMP_FAST, ColumnKind, Ops, Unsupported
+from enforcers.batch.cel_columns import INT_MIN, ColumnKind, Ops, Unsupported
 from enforcers.batch.plan import (
     Evaluation,
     Measures,
@@ -46,6 +46,7 @@ from enforcers.batch.spec import (
     UnmappableField,
     decimal_multiple,
     integer_step,
+    judged_kind,
 )
 from enforcers.patterns import for_engine
 
@@ -150,13 +151,16 @@ def type_pass(name: str, t: Any, c: ColumnSpec) -> Column | None:
     return x.isNull()
 
 
-def _value_source(name: str, t: Any, c: ColumnSpec) -> Column | None:
+def _value_source(name: str, t: Any, c: ColumnSpec, check: ColumnCheck) -> Column | None:
+    """The column for `check`; None when it does not apply (wrong type). A column holds
+    one type: in a field of no one type, a check applies if it is the check's."""
+    kind = judged_kind(c, check)
     T = _T()
-    if c.kind == "string":
+    if kind == "string":
         return col(name) if _is_str(t) else None
-    if c.kind in ("integer", "number"):
+    if kind in ("integer", "number"):
         return col(name) if (_is_int(t) or _is_float(t)) else None
-    if c.kind == "array":
+    if kind == "array":
         return col(name) if isinstance(t, T.ArrayType) else None
     return col(name)
 
@@ -190,7 +194,11 @@ def value_pass(v: Column, t: Any, check: ColumnCheck, c: ColumnSpec) -> Column:
         raise Unsupported("array items are checked row-wise, not on Spark")
     else:  # pragma: no cover
         raise ValueError(kind)
-    return F.coalesce(ok, F.lit(True)) | v.isNull()
+    # NaN is a missing value (`null_col`), as in pandas: it passes like a null.
+    missing = (
+        v.isNull() | F.isnan(v) if isinstance(t, _T().FloatType | _T().DoubleType) else v.isNull()
+    )
+    return F.coalesce(ok, F.lit(True)) | missing
 
 
 def _multiples(v: Column, t: Any, multiple: int | float) -> Column:
@@ -393,10 +401,19 @@ class SparkOps(Ops[Column]):
         return value
 
 
+# `TIMESTAMP_FAST` with a fraction of any length: Spark reads at most six digits, so more
+# (Go's RFC3339Nano gives nine) are cut to microseconds, as Python, pandas and polars do.
+_RFC3339 = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+
+
 def parse_timestamps(text: Column) -> tuple[Column, Column]:
     F = _F()
-    fast = F.coalesce(text.rlike(TIMESTAMP_FAST), F.lit(False))
-    norm = F.regexp_replace(text, "^([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ]", "$1T")
+    fast = F.coalesce(text.rlike(_RFC3339), F.lit(False))
+    norm = F.regexp_replace(text, "(:[0-9]{2}[.][0-9]{6})[0-9]+", "$1")
+    norm = F.regexp_replace(norm, "^([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ]", "$1T")
     norm = F.regexp_replace(
         norm, "^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2})([Zz+-])", "$1:00$2"
     )
@@ -448,6 +465,7 @@ def _kind(t: Any) -> ColumnKind:
 # -- the backend ------------------------------------------------------------------------------
 
 _ID = "__accord_row_id"
+_CARRIED = "__accord_whole:"
 
 
 class SparkBackend:
@@ -458,9 +476,20 @@ class SparkBackend:
         from pyspark.sql import Window
 
         spec = plan.spec
+        # The structs split into dotted columns also ride along whole, under other names:
+        # `split` hands rows on as they came.
+        carried = {
+            f.name: _CARRIED + f.name
+            for f in df.schema.fields
+            if isinstance(f.dataType, _T().StructType) and f.name not in spec.whole
+        }
         # Declared fields stay whole, as on pandas and polars: a struct where a string
         # belongs fails its type check instead of vanishing into dotted columns.
-        frame = flatten(df, spec.whole)
+        wide = flatten(
+            df.select("*", *[col(n).alias(a) for n, a in carried.items()]),
+            [*spec.whole, *carried.values()],
+        )
+        frame = wide.drop(*carried.values())
         types = {f.name: f.dataType for f in frame.schema.fields}
         columns = list(types)
         notes = []
@@ -483,22 +512,22 @@ class SparkBackend:
                 checks.append((nullable_check(c), null_col(c.name, t)))
             elif c.present_with is not None:
                 checks.append((present_check(c), null_col(c.name, t) & _present(c, columns)))
-            source = _value_source(c.name, t, c)
             for vc in c.checks:
                 if vc.kind == "items":
                     notes.append(
                         _note(c.name, "array items are not checked on Spark (row-wise only)")
                     )
                     continue
+                source = _value_source(c.name, t, c, vc)
                 fails = F.lit(False) if source is None else ~value_pass(source, t, vc, c)
                 checks.append((value_check(c, vc), fails))
         for name, parent in spec.undeclared(columns).items():
             checks.append((undeclared_check(name, parent), ~null_col(name, types[name])))
-        with_id = frame.withColumn(_ID, F.monotonically_increasing_id())
+        with_id = wide.withColumn(_ID, F.monotonically_increasing_id())
         for key in unique_keys(spec):
             if not all(k in types for k in key):
                 continue
-            window = Window.partitionBy(*[col(k) for k in key]).orderBy(col(_ID))
+            window = Window.partitionBy(*[_key(k, types[k]) for k in key]).orderBy(col(_ID))
             complete = F.lit(True)
             for k in key:
                 complete = complete & col(k).isNotNull()
@@ -511,13 +540,14 @@ class SparkBackend:
             try:
                 checks.append((rule_check(rule, False), ~rule.columns.passes(ops)))
             except Unsupported:
-                checks.append((rule_check(rule, True), self._row_wise(rule, rule_columns)))
+                checks.append(
+                    (rule_check(rule, True), self._row_wise(rule, rule_columns, spec.integers))
+                )
         repeat_exprs = []
         for i, key in enumerate(plan.repeat_keys):
             cols = [k for k in (key or tuple(columns)) if k in types] or None
-            window = Window.partitionBy(*[col(k) for k in cols] if cols else [F.lit(1)]).orderBy(
-                col(_ID)
-            )
+            keys = [_key(k, types[k]) for k in cols] if cols else [F.lit(1)]
+            window = Window.partitionBy(*keys).orderBy(col(_ID))
             repeat_exprs.append((F.row_number().over(window) > 1).alias(f"r{i}"))
         flags = [F.coalesce(e, F.lit(True)).alias(f"c{i}") for i, (_, e) in enumerate(checks)]
         error_any = F.lit(False)
@@ -542,7 +572,7 @@ class SparkBackend:
             measures.repeats[key] = int(totals[f"r{i}"] or 0)
         for read in readers:
             read(totals, measures, n)
-        data_columns = list(columns)
+        data_columns = [(carried.get(name, name), name) for name in df.columns]
         return Evaluation(
             rows=n,
             outcomes=outcomes,
@@ -553,7 +583,7 @@ class SparkBackend:
             extra=(flagged, error_any, data_columns),
         )
 
-    def _row_wise(self, rule: Any, columns: Sequence[str]) -> Column:
+    def _row_wise(self, rule: Any, columns: Sequence[str], integers: frozenset[str]) -> Column:
         """A rule the compiler cannot express: a Python UDF over the row's record view."""
         F = _F()
         from enforcers.batch.rowwise import evaluate_rows, needed_columns
@@ -564,7 +594,7 @@ class SparkBackend:
 
         def check(*values: Any) -> bool:
             row = dict(zip(names, values, strict=True))
-            return bool(evaluate_rows(rule, [row], cols_all)[0])
+            return bool(evaluate_rows(rule, [row], cols_all, integers)[0])
 
         udf = F.udf(check, "boolean")
         return ~udf(*[col(n) for n in names]) if names else ~udf()
@@ -632,7 +662,7 @@ class SparkBackend:
             aggs.append(
                 F.sum(F.coalesce(v.isin(list(values)), F.lit(False)).cast("long")).alias(f"a{j}")
             )
-            aggs.append(F.count(v).alias(f"t{j}"))
+            aggs.append(F.sum((~null_col(name, types[name])).cast("long")).alias(f"t{j}"))
 
             def read_allowed(
                 t: dict[str, Any], m: Measures, n: int, j: int = j, q: str = qname
@@ -656,6 +686,25 @@ class SparkBackend:
 
             readers.append(read_time)
         return aggs, readers
+
+
+def _key(name: str, t: Any) -> Column:
+    """The column as a window partitions by it. Spark compares no map: a map is keyed by
+    its entries sorted by key, as JSON; a map deeper down by its JSON (entries in the
+    order stored)."""
+    F, T = _F(), _T()
+    if isinstance(t, T.MapType) and not _has_map(t.valueType):
+        return F.to_json(F.array_sort(F.map_entries(col(name))))
+    return F.to_json(col(name)) if _has_map(t) else col(name)
+
+
+def _has_map(t: Any) -> bool:
+    T = _T()
+    if isinstance(t, T.MapType):
+        return True
+    if isinstance(t, T.ArrayType):
+        return _has_map(t.elementType)
+    return isinstance(t, T.StructType) and any(_has_map(f.dataType) for f in t.fields)
 
 
 def _session_utc(value: datetime) -> datetime:
@@ -684,5 +733,5 @@ def _note(field: str, reason: str) -> Any:
 def split(evaluation: Evaluation) -> tuple[Any, Any]:
     """(passing rows, failing rows) of a validated Spark frame (error-level checks)."""
     flagged, error_any, columns = evaluation.extra
-    keep = [col(c) for c in columns]
+    keep = [col(source).alias(name) for source, name in columns]
     return flagged.where(~error_any).select(*keep), flagged.where(error_any).select(*keep)
