@@ -191,8 +191,14 @@ def _check_shape(text: str, source: str) -> None:
 def _compose(text: str, source: str) -> tuple[Any, dict[str, int], list[Problem]]:
     _check_shape(text, source)
     loader = _Loader(text)
+    lines: dict[str, int] = {}
+    problems: list[Problem] = []
     try:
         node = loader.get_single_node()
+        if node is not None:
+            # Before constructing: that merges `<<: *anchor` keys into the mapping node,
+            # where a key the mapping overrides would look like a duplicate.
+            _index_lines(node, "", lines, problems, source)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -201,13 +207,11 @@ def _compose(text: str, source: str) -> tuple[Any, dict[str, int], list[Problem]
     except yaml.YAMLError as exc:
         raise DocumentSyntaxError(source, f"invalid YAML: {exc}") from None
     except (ValueError, RecursionError) as exc:  # e.g. an integer of 10,000 digits
+        if isinstance(exc, DocumentSyntaxError):
+            raise
         raise DocumentSyntaxError(source, f"invalid YAML: {exc}") from None
     finally:
         loader.dispose()
-    lines: dict[str, int] = {}
-    problems: list[Problem] = []
-    if node is not None:
-        _index_lines(node, "", lines, problems, source)
     return data, lines, problems
 
 

@@ -164,8 +164,11 @@ def _record_schema_problems(data: Mapping[str, Any]) -> Iterator[Problem]:
             f"not a valid JSON Schema: {target.message}",
             "invalid-schema",
         )
-    # A nested $id changes what a relative $ref means: such schemas are left to validators.
-    resolvable = not any(pointer != "/schema/$id" for pointer, _ in _keyword(schema, "$id"))
+    # A nested $id (but a draft-07 "#name" one) changes what a relative $ref means: such
+    # schemas are left to validators.
+    resolvable = not any(
+        pointer != "/schema/$id" and not i.startswith("#") for pointer, i in _keyword(schema, "$id")
+    )
     for pointer, ref in _keyword(schema, "$ref"):
         if not ref.startswith("#"):
             yield Problem(
@@ -188,7 +191,14 @@ def _resolves(schema: Mapping[str, Any], ref: str) -> bool:
     if not fragment:
         return True
     if not fragment.startswith("/"):
-        return any(name == fragment for _, name in _keyword(schema, "$anchor"))
+        # A plain name: an $anchor, a 2020-12 $dynamicAnchor, or a draft-07 "$id": "#name".
+        anchors = {
+            name
+            for keyword in ("$anchor", "$dynamicAnchor")
+            for _, name in _keyword(schema, keyword)
+        }
+        anchors.update(i[1:] for _, i in _keyword(schema, "$id") if i.startswith("#"))
+        return fragment in anchors
     node: Any = schema
     for raw in fragment[1:].split("/"):
         part = raw.replace("~1", "/").replace("~0", "~")
@@ -219,17 +229,26 @@ def _patterns_compile(node: Any) -> bool:
 
 # Keywords whose values are data, not schemas: a "$ref" key inside them is just a key.
 _DATA_KEYWORDS = frozenset({"const", "default", "enum", "examples"})
+# Keywords whose values map names to schemas: a name there ("default") is no keyword.
+_NAMED_SCHEMAS = frozenset(
+    {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"}
+)
 
 
-def _keyword(node: Any, keyword: str, pointer: str = "/schema") -> Iterator[tuple[str, str]]:
-    """Every text value of `keyword` in a schema, with its pointer."""
+def _keyword(
+    node: Any, keyword: str, pointer: str = "/schema", *, names: bool = False
+) -> Iterator[tuple[str, str]]:
+    """Every text value of `keyword` in a schema, with its pointer. `names`: `node` maps
+    names to schemas."""
     if isinstance(node, Mapping):
         for key, value in node.items():
             here = f"{pointer}/{key}"
-            if key == keyword and isinstance(value, str):
+            if names:
+                yield from _keyword(value, keyword, here)
+            elif key == keyword and isinstance(value, str):
                 yield here, value
             elif key not in _DATA_KEYWORDS:
-                yield from _keyword(value, keyword, here)
+                yield from _keyword(value, keyword, here, names=key in _NAMED_SCHEMAS)
     elif isinstance(node, list):
         for i, item in enumerate(node):
             yield from _keyword(item, keyword, f"{pointer}/{i}")

@@ -157,6 +157,9 @@ class ContractSource:
         # Only ``latest`` from the registry is ever looked at again.
         self._next_refresh: float | None = None
         self._revalidating = False  # a background revalidation is under way
+        # Revalidations started, and the latest whose answer is in force: an answer that
+        # arrives after a later one's (a slow background request, then refresh()) is stale.
+        self._asked = self._answered = 0
         if fixed is None:
             self._current = self._fetch()
             if str(version) == "latest":
@@ -337,28 +340,48 @@ class ContractSource:
         return resolved
 
     def _revalidate_in_background(self) -> None:
-        with self._lock:
+        # Not waiting for the lock: `by_id` may hold it while the registry is slow to answer
+        # for an unknown id, and this is the record path. The next record tries again.
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
             due = self._next_refresh
             if self._revalidating or due is None or self._clock() < due:
                 return  # another thread saw it due first
             self._revalidating = True
-        threading.Thread(
+        finally:
+            self._lock.release()
+        thread = threading.Thread(
             target=self._revalidate,
             args=(True,),
             name=f"accord-revalidate-{self.name}",
             daemon=True,
-        ).start()
+        )
+        try:
+            thread.start()
+        except RuntimeError as exc:  # no thread to be had: try again when due next
+            log.warning("cannot revalidate %s in the background: %s", self.name, exc)
+            with self._lock:
+                self._revalidating = False
+                self._next_refresh = self._clock() + self.refresh_interval
 
     def _revalidate(self, background: bool = False) -> None:
         assert self.client is not None
+        with self._lock:
+            self._asked += 1
+            asked = self._asked
         try:
             # The client sends If-None-Match: an unchanged version costs a 304.
             registered = self.client.get_version(self.name, self.requested_version)
-            current = self._current
-            if current is None or current.global_id != registered.id:
-                with self._lock:
-                    self._current = self._resolved(registered)
-                log.info("%s: now checking against version %s", self.name, registered.version)
+            with self._lock:
+                if asked < self._answered:
+                    return  # a later revalidation's answer is in force already
+                self._answered = asked
+                current = self._current
+                if current is not None and current.global_id == registered.id:
+                    return
+                self._current = self._resolved(registered)
+            log.info("%s: now checking against version %s", self.name, registered.version)
         except Exception as exc:  # whatever went wrong, the version in force stays
             log.warning(
                 "cannot revalidate %s@%s (%s); keeping version %s",

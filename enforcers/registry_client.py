@@ -163,7 +163,7 @@ class RegistryClient:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
             raise RegistryError(
-                f"cannot reach the registry at {self.base_url}: {exc}", code="unreachable"
+                f"cannot reach the registry at {_shown(self.base_url)}: {exc}", code="unreachable"
             ) from exc
         if response.status_code >= 400:
             raise _error(response)
@@ -285,10 +285,17 @@ def _read(response: httpx.Response, build: Callable[[Any], T]) -> T:
         return build(response.json())
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise RegistryError(
-            f"{response.request.method} {response.url}: not an answer of an Accord registry "
+            f"{response.request.method} {_shown(response.url)}: not an answer of an Accord "
+            "registry "
             f"(HTTP {response.status_code}, {response.headers.get('content-type', 'no type')})",
             code="invalid_response",
         ) from exc
+
+
+def _shown(url: str | httpx.URL) -> str:
+    """`url` as messages show it: without a password (messages end up in CI logs)."""
+    parsed = httpx.URL(url)
+    return str(parsed.copy_with(password=None)) if parsed.password else str(parsed)
 
 
 def _registered(data: Mapping[str, Any]) -> RegisteredVersion:

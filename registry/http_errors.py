@@ -114,9 +114,10 @@ async def _on_validation_error(_request: Request, exc: Exception) -> Response:
 
 async def _on_http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    if exc.status_code == 400:  # FastAPI could not decode the body (not UTF-8, not JSON)
-        details = [{"field": "body", "message": "not JSON in UTF-8", "type": "json_invalid"}]
-        return error_response(422, "invalid_request", "invalid body: not JSON in UTF-8", details)
+    if exc.status_code == 400:  # FastAPI could not decode the body (syntax errors aside)
+        why = _unreadable(exc.__cause__)
+        details = [{"field": "body", "message": why, "type": "json_invalid"}]
+        return error_response(422, "invalid_request", f"invalid body: {why}", details)
     if exc.status_code == 404:
         code, message = "not_found", "no such route"
     elif exc.status_code == 405:
@@ -124,6 +125,19 @@ async def _on_http_error(_request: Request, exc: Exception) -> Response:
     else:
         code, message = f"http_{exc.status_code}", str(exc.detail)
     return error_response(exc.status_code, code, message, headers=exc.headers)
+
+
+def _unreadable(cause: BaseException | None) -> str:
+    """Why FastAPI could not read a JSON body, past a syntax error (which it reports)."""
+    if isinstance(cause, UnicodeDecodeError):
+        return f"not UTF-8 (byte {cause.start})"
+    if isinstance(cause, RecursionError):
+        return "not readable JSON: nested too deeply"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return "not readable JSON: a number of more than 4300 digits"
+    if cause is not None:
+        return f"not readable JSON: {cause}"
+    return "not readable JSON"
 
 
 async def _on_database_error(_request: Request, exc: Exception) -> Response:

@@ -6,6 +6,7 @@ httpx's own, wrapped only to count the requests and to play an unreachable regis
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 import time
@@ -60,6 +61,7 @@ class Counting(httpx.BaseTransport):
         self.down = False
         self.hang = threading.Event()  # cleared: requests wait until it is set
         self.hang.set()
+        self.hold_answer: threading.Event | None = None  # the next answer waits for it
         self.waiting = False
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -70,6 +72,12 @@ class Counting(httpx.BaseTransport):
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
         response = self.inner.handle_request(request)
+        hold, self.hold_answer = self.hold_answer, None
+        if hold is not None:
+            response.read()
+            self.waiting = True
+            hold.wait()
+            self.waiting = False
         self.seen.append(
             (request.url.path, request.headers.get("if-none-match"), response.status_code)
         )
@@ -171,6 +179,55 @@ def test_a_hung_registry_holds_up_no_record(registry: tuple[RegistryClient, Coun
         transport.hang.set()
     eventually(lambda: not source._revalidating)
     assert source.current() is resolved
+
+
+def test_a_late_answer_does_not_undo_a_later_one(
+    registry: tuple[RegistryClient, Counting],
+) -> None:
+    client, transport = registry
+    client.publish(doc("demo.late"))
+    clock = Clock()
+    source = ContractSource.from_registry(client, "demo.late", refresh_interval=30, clock=clock)
+    assert source.current().version == 1
+    release = transport.hold_answer = threading.Event()
+    clock.now += 31
+    source.current()  # the background request gets version 1, and its answer is held
+    eventually(lambda: transport.waiting)
+    changed = doc("demo.late")
+    changed["description"] = "Test events, second edition."
+    client.publish(changed)
+    assert source.refresh().version == 2
+    release.set()
+    eventually(lambda: not source._revalidating)
+    assert source.current().version == 2
+
+
+def test_a_slow_id_lookup_holds_up_no_other_thread(
+    registry: tuple[RegistryClient, Counting],
+) -> None:
+    client, transport = registry
+    client.publish(doc("demo.slowid"))
+    clock = Clock()
+    source = ContractSource.from_registry(client, "demo.slowid", refresh_interval=30, clock=clock)
+    resolved = source.current()
+    transport.hang.clear()
+
+    def look_up() -> None:
+        with contextlib.suppress(UnknownSchemaId):
+            source.by_id(10**6)
+
+    lookup = threading.Thread(target=look_up, daemon=True)
+    try:
+        lookup.start()  # an unknown id: asked of the registry, which does not answer
+        eventually(lambda: transport.waiting)
+        clock.now += 31  # due: the record path must not wait for the lookup's lock
+        started = time.monotonic()
+        assert source.current() is resolved
+        assert time.monotonic() - started < 1
+    finally:
+        transport.hang.set()
+    lookup.join(10)
+    eventually(lambda: not source._revalidating)
 
 
 def test_a_pinned_version_is_never_asked_for_again(

@@ -24,6 +24,13 @@ def test_duplicate_keys_are_problems() -> None:
     assert [(p.path, p.code, p.line) for p in doc.problems] == [("/a", "duplicate-key", 3)]
 
 
+def test_a_merge_may_override_what_it_merges() -> None:
+    doc = parse_text("base: &b {type: string, maxLength: 10}\nb: {<<: *b, maxLength: 20}\n")
+    assert doc.data["b"] == {"type": "string", "maxLength": 20}
+    assert doc.problems == ()
+    assert doc.line_of("/b/maxLength") == 2
+
+
 def test_keys_must_be_text() -> None:
     assert parse_text("base: &b {x: 1}\nmore:\n  <<: *b\n  '200': ok\n").data == {
         "base": {"x": 1},

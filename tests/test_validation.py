@@ -204,6 +204,28 @@ semantics:
             [],
         ),
         ({"schema": {"properties": {"a": {"const": {"$ref": "#/nope"}}}}}, []),  # data, not a $ref
+        # Named like a data keyword, a property is a schema all the same.
+        (
+            {"schema": {"properties": {"default": {"$ref": "#/$defs/nope"}}}},
+            [("/schema/properties/default/$ref", "unresolved-ref")],
+        ),
+        (
+            {"schema": {"properties": {"enum": {"$ref": "https://example.com/s.json"}}}},
+            [("/schema/properties/enum/$ref", "remote-ref")],
+        ),
+        (
+            {
+                "schema": {
+                    "$defs": {"m": {"$dynamicAnchor": "m"}},
+                    "properties": {
+                        "default": {"$anchor": "d"},
+                        "a": {"$ref": "#d"},
+                        "b": {"$ref": "#m"},
+                    },
+                }
+            },
+            [],
+        ),
         (
             {"schema": {"type": "object", "minProperties": -1}},
             [("/schema/minProperties", "invalid-schema")],

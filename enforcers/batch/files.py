@@ -572,13 +572,20 @@ class _Quarantine:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise self._error(exc) from None
-        # Only now: `a/../data.parquet` names the input once `a` exists. samefile: links too.
-        if path.exists() and path.samefile(data):
-            raise DataError(f"quarantine file {path} is the input file {data}: name another file")
+        self.data = data
+        self._refuse_input(path)
         self.writer: Any = None
         self.part = 0
         self.written: list[tuple[Path, Path]] = []  # (temporary, target), main file first
         self.main = self._temporary(path)
+
+    def _refuse_input(self, target: Path) -> None:
+        # Checked once the directory exists: `a/../data.parquet` names the input only then.
+        # samefile: links too.
+        if target.exists() and target.samefile(self.data):
+            raise DataError(
+                f"quarantine file {target} is the input file {self.data}: name another file"
+            )
 
     def _error(self, exc: OSError) -> DataError:
         return DataError(f"quarantine file {self.path}: cannot write: {exc.strerror or exc}")
@@ -612,7 +619,9 @@ class _Quarantine:
                 "_accord_failed_checks", [reasons[int(p)] for p in local], dtype=pl.List(pl.String)
             ),
         )
-        table = rows.to_arrow()
+        # Marked as ours: a later run removes stale part files only if they carry the mark,
+        # never a user's file that happens to be named like one.
+        table = rows.to_arrow().replace_schema_metadata(_MARK)
         try:
             if self.writer is None:
                 self.writer = pq.ParquetWriter(self.main, table.schema)
@@ -621,7 +630,10 @@ class _Quarantine:
             except Exception:  # a chunk typed differently (JSON Lines): a part file of its own
                 self.part += 1
                 target = self.path.with_suffix(f".part{self.part}.parquet")
-                pq.write_table(rows.to_arrow(), self._temporary(target))
+                self._refuse_input(target)
+                pq.write_table(
+                    rows.to_arrow().replace_schema_metadata(_MARK), self._temporary(target)
+                )
                 return
             self.writer.write_table(table)
         except OSError as exc:
@@ -645,6 +657,7 @@ class _Quarantine:
                     stale not in kept
                     and name.startswith(stem)
                     and _PART.fullmatch(name[len(stem) :])
+                    and _ours(stale)
                 ):
                     stale.unlink()
             for temporary, target in self.written:
@@ -665,3 +678,14 @@ class _Quarantine:
 
 
 _PART = re.compile(r"\.part[0-9]+\.parquet")
+_MARK = {b"accord": b"quarantine"}
+
+
+def _ours(path: Path) -> bool:
+    """Whether `path` is a quarantine file this tool wrote (not the input, not a user's)."""
+    import pyarrow.parquet as pq
+
+    try:
+        return (pq.read_schema(path).metadata or {}).get(b"accord") == _MARK[b"accord"]
+    except Exception:  # not Parquet, unreadable: not ours either
+        return False

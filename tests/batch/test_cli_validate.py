@@ -236,6 +236,22 @@ def test_a_quarantine_file_that_is_the_input_is_refused(
         assert data.read_bytes() == files["parquet"].read_bytes()
 
 
+def test_files_named_like_part_files_are_left_alone(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    # Data files named as a quarantine's part files would be (orders.part1.parquet beside
+    # the quarantine orders.parquet): only part files the tool wrote are ever removed.
+    for name in ("orders.part1.parquet", "orders.part2.parquet"):
+        (tmp_path / name).write_bytes(files["parquet"].read_bytes())
+    result = accord(
+        "validate", "orders.part1.parquet", "-c", str(files["contract"]),
+        "--quarantine", "orders.parquet", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    for name in ("orders.part1.parquet", "orders.part2.parquet"):
+        assert (tmp_path / name).read_bytes() == files["parquet"].read_bytes(), name
+
+
 def test_the_quarantine_file_holds_this_runs_rows_or_is_gone(tmp_path: Path) -> None:
     contract = _keys_contract(tmp_path)
     failing, passing = tmp_path / "failing.csv", tmp_path / "passing.csv"

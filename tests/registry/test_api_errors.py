@@ -34,7 +34,12 @@ def test_request_validation_error_names_the_field(client: TestClient) -> None:
             b'{\n  "name": "a",\n  "team": }',
             "invalid body: not JSON: Expecting value (line 3, column 11)",
         ),
-        (b'{"name": "\xff"}', "invalid body: not JSON in UTF-8"),
+        (b'{"name": "\xff"}', "invalid body: not UTF-8 (byte 10)"),
+        (b"[" * 100_000, "invalid body: not readable JSON: nested too deeply"),
+        (
+            b'{"name": ' + b"1" * 5000 + b"}",
+            "invalid body: not readable JSON: a number of more than 4300 digits",
+        ),
     ):
         response = client.post(
             "/contracts/x.y/consumers", content=body, headers={"Content-Type": "application/json"}

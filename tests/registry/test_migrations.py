@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -114,3 +115,25 @@ def test_running_totals_start_from_the_reports_stored_before(empty_database_url:
         ("c", 1, "s", "rule", "r", 5),
     ]
     assert list(map(tuple, records)) == [("c", "s", 13, 1)]
+
+
+def test_counts_past_32_bits_stop_a_downgrade_by_name(empty_database_url: str) -> None:
+    config = alembic_config(empty_database_url)
+    command.upgrade(config, "head")
+    engine = sa.create_engine(empty_database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO observations (report_id, source, contract, version, records, "
+                    "valid, invalid, window_start, window_end, received_at) VALUES ('o', 's', "
+                    "'c', 1, :records, :records, 0, '2026-01-01 00:00:00', "
+                    "'2026-01-01 00:01:00', '2026-01-01 00:02:00')"
+                ),
+                {"records": 2**33},
+            )
+    finally:
+        engine.dispose()
+    with pytest.raises(RuntimeError, match=r"observations\.records holds 8589934592"):
+        command.downgrade(config, "0008")
+    command.upgrade(config, "head")  # still at head, nothing half done

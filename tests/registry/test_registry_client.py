@@ -119,3 +119,12 @@ def test_a_malformed_url_is_a_registry_error() -> None:
     with pytest.raises(RegistryError) as malformed:
         RegistryClient("http://[::1")
     assert malformed.value.code == "invalid_url" and "http://[::1" in malformed.value.message
+
+
+def test_messages_never_show_a_password_of_the_url() -> None:
+    with RegistryClient("http://alice:s3cret@127.0.0.1:1", timeout=2) as client:
+        with pytest.raises(RegistryError) as unreachable:
+            client.list_versions("x")
+    assert unreachable.value.code == "unreachable"
+    assert "s3cret" not in unreachable.value.message
+    assert "127.0.0.1:1" in unreachable.value.message

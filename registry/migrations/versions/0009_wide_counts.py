@@ -65,4 +65,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # A count past 32 bits cannot go back: say which, rather than fail in the database.
+    bind = op.get_bind()
+    for table, columns in COLUMNS.items():
+        for column in columns:
+            # Names from COLUMNS above, never from input.
+            largest = bind.scalar(sa.text(f"SELECT MAX({column}) FROM {table}"))
+            if largest is not None and largest > 2**31 - 1:
+                raise RuntimeError(
+                    f"{table}.{column} holds {largest}, more than revision 0008 can hold "
+                    f"(2**31 - 1): delete those rows (or stay on 0009) before downgrading"
+                )
     _retype(sa.BigInteger, sa.Integer)
