@@ -25,7 +25,12 @@ from contracts.model import (
 from contracts.paths import FieldPath, field_schemas, parse_path, plain_date_times
 from contracts.problems import ContractError, Problem
 from contracts.rules import CompiledRule, RuleSyntaxError, compile_rule
-from contracts.validation import check_document, load_contract, record_validator_class
+from contracts.validation import (
+    check_document,
+    load_contract,
+    record_validator_class,
+    schema_problems,
+)
 
 __all__ = [
     "SLA",
@@ -65,6 +70,7 @@ __all__ = [
     "plain_date_times",
     "read_file",
     "record_validator_class",
+    "schema_problems",
 ]
 
 

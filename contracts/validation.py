@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from functools import cache
 from typing import Any
@@ -29,7 +30,7 @@ from contracts.paths import parse_path as parse_field_path
 from contracts.problems import ContractError, Problem
 from contracts.rules import RuleSyntaxError, compile_rule
 
-__all__ = ["check_document", "load_contract", "record_validator_class"]
+__all__ = ["check_document", "load_contract", "record_validator_class", "schema_problems"]
 
 _DIALECTS: dict[str, type[jsonschema.protocols.Validator]] = {
     "https://json-schema.org/draft/2020-12/schema": Draft202012Validator,
@@ -139,6 +140,16 @@ def _explain(error: ValidationError) -> Iterator[Problem]:
 
 
 # -- the embedded record schema -----------------------------------------------------------
+
+
+def schema_problems(schema: Mapping[str, Any] | bool) -> list[Problem]:
+    """What `check_document` finds wrong with a record schema standing alone (a bare JSON
+    Schema file): not valid for its draft, a pattern that does not compile, a `$ref` that
+    is remote or names nothing. Paths are JSON pointers into `schema`."""
+    return [
+        replace(problem, path=problem.path.removeprefix("/schema"))
+        for problem in _record_schema_problems({"schema": schema})
+    ]
 
 
 def _record_schema_problems(data: Mapping[str, Any]) -> Iterator[Problem]:

@@ -234,3 +234,54 @@ def test_check_with_a_malformed_registry_url_exits_2(pair: tuple[Path, Path]) ->
     assert result.returncode == 2, result.stderr
     assert "--registry: invalid registry URL 'http://[::1'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_bare_schemas_are_judged_against_the_old_file(tmp_path: Path) -> None:
+    # No version numbers here: "against nothing (first version)" would say no check ran.
+    old, new = tmp_path / "s1.json", tmp_path / "s2.json"
+    old.write_text('{"type": "object", "properties": {"a": {"type": "string"}}}')
+    new.write_text('{"type": "object", "properties": {"a": {"type": "integer"}}}')
+    text = accord("diff", str(old), str(new))
+    assert text.returncode == 1
+    assert f"s2.json: INCOMPATIBLE under BACKWARD (STRICT) against {old}" in text.stdout
+    as_json = json.loads(accord("diff", str(old), str(new), "--format", "json").stdout)
+    assert as_json["against"] == str(old) and as_json["checked_versions"] == []
+    github = accord("diff", str(old), str(new), "--format", "github").stdout.splitlines()
+    assert github[-1].endswith(f"against {old}")
+
+
+@pytest.mark.parametrize(
+    ("schema", "path", "code"),
+    [
+        ('{"properties": {"a": {"$ref": "#/$defs/nope"}}}', "/properties/a/$ref", "unresolved-ref"),
+        ('{"properties": {"a": {"pattern": "(a"}}}', "/properties/a/pattern", "invalid-schema"),
+    ],
+)
+def test_diff_rejects_bare_schemas_lint_rejects(
+    tmp_path: Path, schema: str, path: str, code: str
+) -> None:
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text('{"properties": {"a": {"type": "string"}}}')
+    new.write_text(schema)
+    result = accord("diff", str(old), str(new))
+    assert result.returncode == 2, result.stdout
+    assert f"{new}:1: error: {path}: " in result.stderr and f"[{code}]" in result.stderr
+    assert result.stdout == ""
+
+
+def test_junit_holds_no_character_xml_cannot(tmp_path: Path) -> None:
+    # U+0001 in a property name: ElementTree writes it raw, and the report is not XML.
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text('{"properties": {"a\\u0001b": {"type": "string"}}}')
+    new.write_text('{"properties": {"a\\u0001b": {"type": "integer"}}}')
+    result = accord("diff", str(old), str(new), "--format", "junit")
+    assert result.returncode == 1, result.stderr
+    case = ET.fromstring(result.stdout).find("testsuite/testcase")
+    assert case is not None and case.get("name") == "TYPE_CHANGED /properties/a\\x01b"
+
+
+def test_check_names_the_file_a_registry_error_is_about(pair: tuple[Path, Path]) -> None:
+    old, new = pair
+    result = accord("check", str(old), str(new), "--registry", "http://127.0.0.1:1")
+    assert result.returncode == 2
+    assert f"error: {old}: registry http://127.0.0.1:1: cannot reach" in result.stderr

@@ -77,3 +77,22 @@ def test_json_nested_too_deep_is_an_input_error(tmp_path: Path) -> None:
     result = accord("lint", str(deep))
     assert result.returncode == 2, result.stderr
     assert "deep.json: invalid JSON: nested more than 300 levels deep" in result.stderr
+
+
+def test_diagnostics_are_never_wrapped(tmp_path: Path) -> None:
+    # grep and CI problem matchers read `file:line: error: ...` one line at a time.
+    field = "a" * 300
+    long = tmp_path / "long.yaml"
+    long.write_text(
+        "name: demo.events\nowner: {team: demo}\nschema: {type: object}\n"
+        f"rules:\n  - {{name: r, expression: 'this.{field} > 1'}}\n"
+    )
+    missing = tmp_path / ("m" * 220 + ".yaml")
+    # A real process: the CLI decides the width once, when imported.
+    result = script("lint", str(long), str(missing))
+    assert result.returncode == 2
+    [line] = result.stdout.splitlines()
+    assert line.startswith(f"{long}:5: error: /rules/0/expression: ") and field in line
+    assert line.endswith("[unknown-field]")
+    [error] = result.stderr.splitlines()
+    assert error.startswith(f"{missing}: cannot read")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Mapping
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,13 @@ from contracts import (
     ContractError,
     DocumentSyntaxError,
     Policy,
+    Severity,
     SourceDocument,
     load_contract,
     parse_text,
     read_file,
     record_validator_class,
+    schema_problems,
 )
 from contracts.compatibility import CompatibilityReport, check_compatibility, check_schemas
 
@@ -62,16 +65,20 @@ def _schema(doc: SourceDocument) -> Mapping[str, Any] | bool:
             f"{doc.source}: neither a contract nor a JSON Schema (top level is not an object)"
         )
     try:
-        cls = record_validator_class(data)
+        record_validator_class(data)
     except ValueError as exc:
         raise fail(f"{doc.source}: /$schema: {exc}") from None
-    problems = list(cls(cls.META_SCHEMA).iter_errors(data))
+    # The checks `lint` runs on a contract's schema (meta-schema with regex formats, $refs
+    # that are remote or point at nothing): diff must not judge a schema lint rejects.
+    problems = [
+        replace(problem, line=doc.line_of(problem.path))
+        for problem in schema_problems(data)
+        if problem.severity is Severity.ERROR
+    ]
     if problems:
-        first = problems[0]
-        pointer = "".join(f"/{p}" for p in first.absolute_path) or "/"
-        line = doc.line_of(pointer if pointer != "/" else "")
-        where = f"{doc.source}:{line}" if line else doc.source
-        raise fail(f"{where}: {pointer}: not a valid JSON Schema: {first.message}")
+        for problem in problems:
+            err.print(escape(problem.format(doc.source)), style="red")
+        raise fail(f"{doc.source} is not a valid JSON Schema")
     return data
 
 
@@ -82,24 +89,29 @@ def _read(path: Path) -> SourceDocument:
         raise fail(str(exc)) from None
 
 
-Checked = tuple[CompatibilityReport, str, SourceDocument]  # report, contract name, its file
+# The report, the contract's name, its file, and what it was compared with when that is no
+# numbered version (a bare schema file), for the verdict to name.
+Checked = tuple[CompatibilityReport, str, SourceDocument, str | None]
 
 
 def _emit(results: list[Checked], fmt: ReportFormat) -> None:
     if fmt is ReportFormat.JSON:
-        documents = [json.loads(render_json(report, subject)) for report, subject, _ in results]
+        documents = [
+            json.loads(render_json(report, subject, against))
+            for report, subject, _, against in results
+        ]
         write(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
     elif fmt is ReportFormat.JUNIT:
-        write(render_junit([(report, subject) for report, subject, _ in results]))
+        write(render_junit([(report, subject) for report, subject, _, _ in results]))
     elif fmt is ReportFormat.GITHUB:
-        for report, _, doc in results:
-            text = render_github(report, doc.source, doc.line_of)
+        for report, _, doc, against in results:
+            text = render_github(report, doc.source, doc.line_of, against)
             if text:
                 write(text)
     else:
-        for report, subject, _ in results:
-            render_text(report, subject, out)
-    compatible = all(report.compatible for report, _, _ in results)
+        for report, subject, _, against in results:
+            render_text(report, subject, out, against)
+    compatible = all(report.compatible for report, *_ in results)
     raise typer.Exit(EXIT_OK if compatible else EXIT_BREACH)
 
 
@@ -115,7 +127,7 @@ def diff(
     if _is_contract(old_doc.data) and _is_contract(new_doc.data):
         before, after = _contract(old_doc), _contract(new_doc)
         report = check_compatibility(after, [(1, before)], mode=mode, policy=policy)
-        subject = after.name
+        subject, against = after.name, None
     elif _is_contract(old_doc.data) or _is_contract(new_doc.data):
         raise fail(
             f"{old} and {new}: compare a contract with a contract, or a schema with a schema"
@@ -127,8 +139,9 @@ def diff(
             mode=mode or CompatibilityMode.BACKWARD,
             policy=policy or Policy.STRICT,
         )
-        subject = new.name
-    _emit([(report, subject, new_doc)], fmt)
+        # No version numbers here: the verdict names the OLD file it was compared with.
+        subject, against = new.name, str(old)
+    _emit([(report, subject, new_doc, against)], fmt)
 
 
 def _git_history(path: Path, rev: str) -> list[tuple[int, Contract]]:
@@ -172,7 +185,11 @@ def _git_history(path: Path, rev: str) -> list[tuple[int, Contract]]:
 
 
 def _registry_report(
-    contract: Contract, url: str, mode: CompatibilityMode | None, policy: Policy | None
+    doc: SourceDocument,
+    contract: Contract,
+    url: str,
+    mode: CompatibilityMode | None,
+    policy: Policy | None,
 ) -> CompatibilityReport:
     from enforcers.registry_client import RegistryError
 
@@ -180,7 +197,9 @@ def _registry_report(
         with registry_client(url) as client:
             return client.check_compatibility(contract.to_document(), mode=mode, policy=policy)
     except RegistryError as exc:
-        raise fail(f"registry {url}: {exc}") from None
+        # The file being checked: with several, the ones before it were checked already,
+        # and an answer about this contract (refused, invalid) is about this file.
+        raise fail(f"{doc.source}: registry {url}: {exc}") from None
 
 
 def check(
@@ -212,7 +231,7 @@ def check(
         contract = _contract(doc)
         if against == "registry":
             assert registry is not None
-            report = _registry_report(contract, registry, mode, policy)
+            report = _registry_report(doc, contract, registry, mode, policy)
         elif against.startswith("git:"):
             history = _git_history(file, against.removeprefix("git:"))
             report = check_compatibility(contract, history, mode=mode, policy=policy)
@@ -221,5 +240,5 @@ def check(
             if previous.name != contract.name:
                 err.print(f"note: comparing {contract.name} with {previous.name}", style="yellow")
             report = check_compatibility(contract, [(1, previous)], mode=mode, policy=policy)
-        results.append((report, contract.name, doc))
+        results.append((report, contract.name, doc, None))
     _emit(results, fmt)

@@ -13,9 +13,14 @@ __all__ = ["EXIT_BREACH", "EXIT_OK", "EXIT_USAGE", "err", "fail", "out", "write"
 EXIT_OK, EXIT_BREACH, EXIT_USAGE = 0, 1, 2
 
 # Rich already turns colour off when the stream is not a terminal and honours NO_COLOR.
-# Off a terminal (CI logs, pipes) lines are not wrapped at 80 columns.
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
+# soft_wrap: a printed line is never broken at the console's width, on a terminal or off it.
+# Diagnostics are `file:line: error: ...` lines that grep and CI problem matchers read one
+# line at a time; a terminal wraps long lines by itself. The width (200 off a terminal, for
+# CI logs and pipes) only still lays out tables.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+err = Console(
+    stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 200
+)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:

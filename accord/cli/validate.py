@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -28,10 +29,30 @@ class FailOn(StrEnum):
     NEVER = "never"
 
 
+class _Delivery:
+    """`deliver` (the registry client's `report_breaches`), remembering why the last batch
+    was not delivered: the reporter only says that it was not, and "unreachable" is wrong
+    when the registry answered, say to refuse the credentials."""
+
+    def __init__(self, deliver: Callable[[Mapping[str, Any]], object]) -> None:
+        self._deliver = deliver
+        self.error: Exception | None = None
+
+    def __call__(self, batch: Mapping[str, Any]) -> object:
+        try:
+            answer = self._deliver(batch)
+        except Exception as exc:
+            self.error = exc
+            raise
+        self.error = None
+        return answer
+
+
 def _reporter(
     report: bool, registry: str | None, job: str, run_id: str | None, spool_dir: Path
-) -> Any:
-    """The registry's breach store as a batch reporter, when asked to report; else None."""
+) -> tuple[Any, _Delivery] | None:
+    """The registry's breach store as a batch reporter, with its delivery, when asked to
+    report; else None."""
     if not report:
         return None
     if not registry:
@@ -42,9 +63,9 @@ def _reporter(
     run = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     client = registry_client(registry)
     spool = spool_directory(spool_dir)
-    return RegistryReporter(
-        BreachReporter(client.report_breaches, source=f"{job}/{run}", spool_dir=spool)
-    )
+    delivery = _Delivery(client.report_breaches)
+    breaches = BreachReporter(delivery, source=f"{job}/{run}", spool_dir=spool)
+    return RegistryReporter(breaches), delivery
 
 
 def validate(
@@ -88,22 +109,20 @@ def validate(
 ) -> None:
     """Validate a data file against a contract, streaming it in chunks."""
     from enforcers.batch.files import DataError, validate_file
+    from enforcers.batch.validate import resolve_contract
     from enforcers.registry_client import RegistryError
 
-    sink = _reporter(report, registry, job or data.stem, run_id, spool_dir)
-    progress, finish = _progress(data)
+    reporting = _reporter(report, registry, job or data.stem, run_id, spool_dir)
+    sink, delivery = reporting if reporting is not None else (None, None)
+    # The data file is looked at before the contract is fetched (a typo in its name needs no
+    # registry round trip), and the contract resolved apart from reading the data: an error
+    # of either then names the one at fault, not always the data file.
+    if data.is_dir():
+        raise fail(f"{data}: a directory, not a data file")
+    if not data.is_file():
+        raise fail(f"{data}: no such file")
     try:
-        result = validate_file(
-            data,
-            contract,
-            quarantine=quarantine,
-            chunk_rows=chunk_rows,
-            progress=progress,
-            reporter=sink,
-            registry=registry,
-        )
-    except DataError as exc:
-        raise fail(str(exc)) from None
+        resolved = resolve_contract(contract, registry=registry)
     except DocumentSyntaxError as exc:
         raise fail(f"contract {exc}") from None
     except ContractError as exc:
@@ -113,6 +132,21 @@ def validate(
         if exc.code == "invalid_url":
             raise fail(f"--registry: {exc.message}") from None
         raise fail(f"contract {contract}: {exc.message}") from None
+    except (OSError, ValueError) as exc:  # NAME@abc: a version that is no number
+        raise fail(f"--contract {contract}: {exc}") from None
+    progress, finish = _progress(data)
+    try:
+        result = validate_file(
+            data,
+            resolved.contract,
+            version=resolved.version,
+            quarantine=quarantine,
+            chunk_rows=chunk_rows,
+            progress=progress,
+            reporter=sink,
+        )
+    except DataError as exc:
+        raise fail(str(exc)) from None
     except (OSError, ValueError) as exc:
         raise fail(f"{data}: {exc}") from None
     finally:
@@ -125,15 +159,39 @@ def validate(
         out.print(escape(summary[0]), style=style)
         for line in summary[1:]:
             out.print(escape(line))
-    if sink is not None and not sink.breaches.close():
-        pending = sink.breaches.pending
-        err.print(f"registry unreachable: {pending} report(s) kept in {spool_dir}", style="yellow")
+    if sink is not None and delivery is not None and not sink.breaches.close():
+        _not_delivered(delivery.error, sink.breaches.pending, spool_dir)
     breach = {
         FailOn.ERROR: not result.passed,
         FailOn.WARN: not result.passed or bool(result.warnings),
         FailOn.NEVER: False,
     }[fail_on]
     raise typer.Exit(EXIT_BREACH if breach else EXIT_OK)
+
+
+# The registry answered and will not take reports with these credentials (none, unknown,
+# revoked, expired; or a token whose role or team may not report): a retry cannot succeed.
+_CREDENTIALS_REFUSED = frozenset({401, 403})
+
+
+def _not_delivered(error: Exception | None, pending: int, spool_dir: Path) -> None:
+    """Say why the reports stay in the spool. Refused credentials exit 2 (an input error, as
+    a bad --registry URL is), whatever --fail-on says: with them the reports never arrive."""
+    from enforcers.registry_client import RegistryError
+
+    kept = f"{pending} report(s) kept in {spool_dir}"
+    if isinstance(error, RegistryError) and error.status in _CREDENTIALS_REFUSED:
+        raise fail(
+            f"--report: the registry refused the credentials (ACCORD_TOKEN): "
+            f"{error.message} [{error.code}]; {kept}, sent by a run that has them"
+        )
+    if isinstance(error, RegistryError) and error.status is not None:
+        # 429, 5xx: the registry is there but not taking reports now; a later run sends them.
+        reason = f"{error.message} [{error.code}]"
+        err.print(escape(f"registry did not take the reports ({reason}): {kept}"), style="yellow")
+        return
+    reason = str(error) if error is not None else "not delivered"
+    err.print(escape(f"registry unreachable: {kept} ({reason})"), style="yellow")
 
 
 def _progress(data: Path) -> tuple[Any, Any]:

@@ -68,3 +68,25 @@ def test_batch_breaches_reach_the_registry_once_even_across_an_outage(tmp_path: 
     assert by_rule == {name: 3 * count for name, count in expected.items()}
     sources = {item["source"] for item in page["items"]}
     assert sources <= {"nightly/r1", "nightly/r2", "nightly/r3"}  # job name / run id
+
+
+def test_reports_refused_for_credentials_exit_2_and_say_so(tmp_path: Path) -> None:
+    # Not "unreachable": the registry answered, and no later run with these credentials can
+    # deliver the reports. Exit 2 even with --fail-on never, which would otherwise hide it.
+    database = f"sqlite:///{tmp_path / 'registry.db'}"
+    command.upgrade(alembic_config(database), "head")
+    (tmp_path / "shop.orders.json").write_text(json.dumps(DOCUMENT))
+    data = tmp_path / "orders.csv"
+    pl.DataFrame(records(), schema={c: None for c in COLUMNS}, infer_schema_length=None).write_csv(
+        data
+    )
+    with running_registry(database, tmp_path, environ={"ACCORD_AUTH": "on"}) as url:
+        result = accord(
+            "validate", str(data), "--contract", str(tmp_path / "shop.orders.json"),
+            "--report", "--registry", url, "--fail-on", "never", "--spool-dir", "spool",
+            cwd=tmp_path,
+        )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "--report: the registry refused the credentials (ACCORD_TOKEN)" in result.stderr
+    assert "[unauthorized]; 1 report(s) kept in spool" in result.stderr
+    assert "unreachable" not in result.stderr

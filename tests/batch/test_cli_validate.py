@@ -236,9 +236,7 @@ def test_a_quarantine_file_that_is_the_input_is_refused(
         assert data.read_bytes() == files["parquet"].read_bytes()
 
 
-def test_files_named_like_part_files_are_left_alone(
-    files: dict[str, Path], tmp_path: Path
-) -> None:
+def test_files_named_like_part_files_are_left_alone(files: dict[str, Path], tmp_path: Path) -> None:
     # Data files named as a quarantine's part files would be (orders.part1.parquet beside
     # the quarantine orders.parquet): only part files the tool wrote are ever removed.
     for name in ("orders.part1.parquet", "orders.part2.parquet"):
@@ -320,3 +318,15 @@ def test_registry_options_that_cannot_work_are_input_errors(
         )  # fmt: skip
         assert result.returncode == 2, result.stderr
         assert f"--spool-dir {spool}: " in result.stderr and "Traceback" not in result.stderr
+
+
+def test_errors_name_the_input_at_fault(files: dict[str, Path], tmp_path: Path) -> None:
+    # A bad version in the contract's name is no fault of the data file.
+    by_name = run(str(files["csv"]), "-c", "shop.orders@abc")
+    assert by_name.returncode == 2
+    assert "error: --contract shop.orders@abc: bad contract version" in by_name.stderr
+    assert str(files["csv"]) not in by_name.stderr
+    # A directory exists: "no such file" would send the user looking for a typo.
+    folder = run(str(tmp_path), "-c", str(files["contract"]))
+    assert folder.returncode == 2
+    assert f"error: {tmp_path}: a directory, not a data file" in folder.stderr

@@ -122,9 +122,9 @@ def test_a_malformed_url_is_a_registry_error() -> None:
 
 
 def test_messages_never_show_a_password_of_the_url() -> None:
-    with RegistryClient("http://alice:s3cret@127.0.0.1:1", timeout=2) as client:
-        with pytest.raises(RegistryError) as unreachable:
-            client.list_versions("x")
+    client = RegistryClient("http://alice:s3cret@127.0.0.1:1", timeout=2)
+    with client, pytest.raises(RegistryError) as unreachable:
+        client.list_versions("x")
     assert unreachable.value.code == "unreachable"
     assert "s3cret" not in unreachable.value.message
     assert "127.0.0.1:1" in unreachable.value.message
