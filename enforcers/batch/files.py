@@ -18,7 +18,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +34,8 @@ from contracts import Severity
 from enforcers.batch.backends.polars import KeySet, PolarsBackend
 from enforcers.batch.plan import Measures, RowCheck, make_plan
 from enforcers.batch.report import CheckResult, ValidationReport
-from enforcers.batch.spec import NotChecked, TableSpec, table_spec
+from enforcers.batch.rowwise import items_validator
+from enforcers.batch.spec import ColumnSpec, NotChecked, TableSpec, table_spec
 from enforcers.batch.validate import (
     ContractRef,
     Reporter,
@@ -84,6 +85,7 @@ class Chunk:
     frame: pl.DataFrame  # typed, as validated
     raw: pl.DataFrame  # as read (CSV: text), for the quarantine file
     casts: dict[str, pl.Series] = field(default_factory=dict)
+    items: dict[str, pl.Series] = field(default_factory=dict)  # see `_item_failures`
 
 
 # -- readers ----------------------------------------------------------------------------------
@@ -166,11 +168,17 @@ def read_csv(path: Path, spec: TableSpec, rows: int) -> Iterator[tuple[Chunk, in
                 column_types={n: pa.string() for n in names}, strings_can_be_null=True
             ),
         )
+        empty = True
         for batch in reader:
             raw_frame = pl.from_arrow(pa.Table.from_batches([batch]))
             assert isinstance(raw_frame, pl.DataFrame)
             frame, casts = cast_text(raw_frame, spec)
+            empty = False
             yield Chunk(frame, raw_frame, casts), counting.read_bytes, total
+        if empty:  # a header only: its columns are still checked (a required one missing)
+            raw_frame = pl.DataFrame(schema=dict.fromkeys(names, pl.String))
+            frame, casts = cast_text(raw_frame, spec)
+            yield Chunk(frame, raw_frame, casts), total, total
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataError(f"{path}: not a readable CSV: {exc}") from None
     finally:
@@ -224,6 +232,7 @@ def read_parquet(path: Path, rows: int) -> Iterator[tuple[Chunk, int, int]]:
         raise DataError(f"{path}: not a readable Parquet file: {exc}") from None
     total = parquet.metadata.num_rows
     done = 0
+    empty = True
     for batch in parquet.iter_batches(batch_size=rows):
         try:
             frame = pl.from_arrow(pa.Table.from_batches([batch]))
@@ -234,7 +243,12 @@ def read_parquet(path: Path, rows: int) -> Iterator[tuple[Chunk, int, int]]:
             raise DataError(f"{path}: a column type polars cannot read ({types}): {exc}") from None
         assert isinstance(frame, pl.DataFrame)
         done += frame.height
+        empty = False
         yield Chunk(frame, frame), done, total
+    if empty:  # no rows: its columns are still checked (a required one missing)
+        frame = pl.from_arrow(parquet.schema_arrow.empty_table())
+        assert isinstance(frame, pl.DataFrame)
+        yield Chunk(frame, frame), total, total
 
 
 def read_jsonl(path: Path, spec: TableSpec, rows: int) -> Iterator[tuple[Chunk, int, int]]:
@@ -361,6 +375,7 @@ def _records_chunk(lines: list[bytes], spec: TableSpec) -> Chunk:
     kinds = {c.name: c.kind for c in spec.columns}
     columns: dict[str, pl.Series] = {}
     casts: dict[str, pl.Series] = {}
+    items: dict[str, pl.Series] = {}
     for name in names:
         values = [r.get(name) for r in rows]
         kind = kinds.get(name, "any")
@@ -374,12 +389,41 @@ def _records_chunk(lines: list[bytes], spec: TableSpec) -> Chunk:
             columns[name] = pl.Series(name, values, strict=False)
         except Exception:
             columns[name] = pl.Series(name, [None if v is None else str(v) for v in values])
+        column = spec.column(name)
+        if column is not None and kinds[name] == "array" and column.element_schema is not None:
+            failures = _item_failures(column, column.element_schema, values, columns[name])
+            if failures is not None:
+                items[name] = failures
     frame = pl.DataFrame(columns) if columns else pl.DataFrame({"_": [None] * len(rows)})
     if unparseable:
         marks = np.zeros(len(rows), dtype=bool)
         marks[unparseable] = True
         casts["__json__"] = pl.Series(marks)
-    return Chunk(frame, frame, casts)
+    return Chunk(frame, frame, casts, items)
+
+
+def _item_failures(
+    c: ColumnSpec, element: Mapping[str, Any], values: list[Any], read: pl.Series
+) -> pl.Series | None:
+    """Per row, whether the array's items as they came fail the element schema; None when
+    polars kept every array as it came. A list column holds one item type, so polars makes
+    one of mixed JSON items ([1] among lists of strings is read ["1"], 2.5 among ints 2),
+    which the `items` check could not see."""
+    if all(_same(a, b) for a, b in zip(values, read.to_list(), strict=True)):
+        return None
+    ok = items_validator(c, element)
+    return pl.Series(c.name, [v is not None and not ok(v) for v in values], dtype=pl.Boolean)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """The same JSON value, of the same Python types (1 is not "1", nor 1.0, nor True)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return bool(a == b)
 
 
 def _type_filter(kind: str) -> Callable[[Any], bool] | None:
@@ -424,6 +468,7 @@ class _Acc:
     failed: int = 0
     indices: list[int] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)
+    column_missing: bool = False
 
 
 def validate_file(
@@ -474,7 +519,9 @@ def validate_file(
         for chunk, done, total in chunks:
             casts = dict(chunk.casts)
             unparseable = casts.pop("__json__", None)
-            backend = PolarsBackend(keysets=keysets, offset=offset, cast_failures=casts)
+            backend = PolarsBackend(
+                keysets=keysets, offset=offset, cast_failures=casts, item_failures=chunk.items
+            )
             evaluation = backend.evaluate(chunk.frame, plan)
             outcomes = list(evaluation.outcomes)
             bad = evaluation.failing if evaluation.failing is not None else np.zeros(0, np.int64)
@@ -487,6 +534,7 @@ def validate_file(
             for row_check, outcome in outcomes:
                 acc = accs.setdefault(row_check.name, _Acc(row_check))
                 acc.failed += outcome.failed
+                acc.column_missing |= outcome.column_missing
                 if outcome.positions is not None and len(acc.indices) < max_indices:
                     room = max_indices - len(acc.indices)
                     acc.indices.extend(int(p) for p in outcome.positions[:room])
@@ -518,7 +566,7 @@ def validate_file(
             check=a.check.check,
             field=a.check.field,
             severity=a.check.severity,
-            passed=a.failed == 0,
+            passed=a.failed == 0 and not a.column_missing,
             message=a.check.message,
             failed_rows=a.failed,
             failing_indices=a.indices,

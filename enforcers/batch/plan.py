@@ -22,7 +22,15 @@ from enforcers.batch.report import REDACTED, Category
 from enforcers.batch.rowwise import plain_value
 from enforcers.batch.spec import ColumnCheck, ColumnSpec, NotChecked, TableSpec, Unmappable
 
-__all__ = ["Evaluation", "Measures", "Plan", "RowCheck", "RowOutcome", "make_plan"]
+__all__ = [
+    "Evaluation",
+    "Measures",
+    "Plan",
+    "RowCheck",
+    "RowOutcome",
+    "field_columns",
+    "make_plan",
+]
 
 Positions = npt.NDArray[np.int64]
 
@@ -45,6 +53,13 @@ class RowOutcome:
     failed: int
     positions: Positions | None = None  # every failing row (None: the backend has no order)
     samples: list[dict[str, Any]] = field(default_factory=list)
+    # A required column the frame lacks: a schema error whatever the row count (as pandera
+    # has it), so the check fails even on an empty frame, where no row does.
+    column_missing: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return self.failed == 0 and not self.column_missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +155,16 @@ def make_plan(
         samples=samples,
         unmappable=unmappable,
     )
+
+
+def field_columns(spec: TableSpec, name: str, columns: Sequence[str]) -> list[str]:
+    """The columns among `columns` that hold the field `name`, for quality measures. An
+    object with declared properties is split into its dotted columns (and one of its name
+    for values that are not objects): it is null where all of them are, and compared by
+    all of them. Any other field is its own column."""
+    if name not in spec.split:
+        return [name] if name in columns else []
+    return [c for c in columns if c == name or c.startswith(name + ".")]
 
 
 def _path(text: str) -> tuple[str, ...]:

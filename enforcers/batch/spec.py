@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cache
@@ -200,10 +200,14 @@ class ColumnCheck:
     kind: str
     arg: Any
     pattern: str | None = None
+    # The n-th check of its kind on the column (a pattern in a $ref and another beside it,
+    # both of which apply): its name is numbered, as check names must be unique.
+    nth: int = 1
 
     @property
     def name(self) -> str:
-        return f"format:{self.arg}" if self.kind == "format" else self.kind
+        base = f"format:{self.arg}" if self.kind == "format" else self.kind
+        return base if self.nth == 1 else f"{base}#{self.nth}"
 
     @property
     def applies_to(self) -> Kind | None:
@@ -605,6 +609,7 @@ class _Builder:
         if kind != "any":  # the checks of another type than the column's judge no value
             own = "number" if kind == "integer" else kind
             checks = [k for k in checks if k.applies_to in (None, own)]
+        checks = _merged(checks)
         # A null cell is an absent field, or a JSON null where the schema allows one.
         null_value = ("null" in types if types else True) and (
             None in enum_values if enum_values is not None else True
@@ -629,6 +634,37 @@ class _Builder:
             if element is not None
             else None,
         )
+
+
+# Bounds declared more than once (a $ref's and a local one, allOf branches): all apply,
+# which is the strictest of them.
+_STRICTEST: dict[str, Callable[[Any, Any], Any]] = {
+    **dict.fromkeys(("minimum", "exclusiveMinimum", "minLength", "minItems"), max),
+    **dict.fromkeys(("maximum", "exclusiveMaximum", "maxLength", "maxItems"), min),
+}
+
+
+def _merged(checks: list[ColumnCheck]) -> list[ColumnCheck]:
+    """`checks` with one check per name, so that a report (and counts added up across the
+    chunks of a file) has one entry per check: repeated bounds merged into the strictest,
+    repeats dropped, and other checks of one kind (two patterns, two steps) numbered."""
+    out: list[ColumnCheck] = []
+    for check in checks:
+        same = [i for i, k in enumerate(out) if k.kind == check.kind]
+        if check.kind in _STRICTEST and same:
+            i = same[0]
+            out[i] = _replace_check(out[i], arg=_STRICTEST[check.kind](out[i].arg, check.arg))
+        elif not any(out[i].arg == check.arg for i in same):
+            # Formats are named by format: only a repeat of one shares a name.
+            nth = 1 if check.kind == "format" else len(same) + 1
+            out.append(_replace_check(check, nth=nth))
+    return out
+
+
+def _replace_check(k: ColumnCheck, **changes: Any) -> ColumnCheck:
+    from dataclasses import replace
+
+    return replace(k, **changes)
 
 
 def _replace(c: ColumnSpec, **changes: Any) -> ColumnSpec:

@@ -160,7 +160,7 @@ def build_report(
                 check=row_check.check,
                 field=row_check.field,
                 severity=row_check.severity,
-                passed=outcome.failed == 0,
+                passed=outcome.passed,
                 message=row_check.message,
                 failed_rows=outcome.failed,
                 failing_indices=shown,

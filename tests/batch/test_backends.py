@@ -918,3 +918,57 @@ def test_a_check_that_raises_is_an_error_naming_it(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(backend, "value_mask", broken)
     with pytest.raises(ValueError, match=r"'v: maxLength' on column 'v'.*cannot compare"):
         validate(pd.DataFrame({"v": ["abcd"]}), UNTYPED)
+
+
+CODE = Contract.from_document(
+    {
+        "name": "t.codes",
+        "owner": {"team": "t"},
+        "schema": {
+            "type": "object",
+            "$defs": {"code": {"type": "string", "maxLength": 10, "pattern": "^[A-Z]"}},
+            "properties": {"code": {"$ref": "#/$defs/code", "maxLength": 5, "pattern": "[0-9]$"}},
+        },
+    }
+)
+CODE_ROWS = [{"code": "ABCDEF1"}, {"code": "abcdefghijkl"}, {"code": "A1"}]
+
+
+def test_a_check_declared_twice_is_one_check_or_two_names(tmp_path: Path) -> None:
+    # The stricter maxLength (5) is the one check; both patterns apply, each by a name.
+    want = {"code: maxLength": [0, 1], "code: pattern": [1], "code: pattern#2": [1]}
+    for frame in (pd.DataFrame(CODE_ROWS), pl.DataFrame(CODE_ROWS)):
+        report = validate(frame, CODE)
+        assert [c.name for c in report.checks] == ["code: type", *want]
+        assert {c.name: c.failing_indices for c in report.checks if c.failed_rows} == want
+    path = tmp_path / "codes.parquet"
+    pl.DataFrame(CODE_ROWS).write_parquet(path)
+    report = validate_file(path, CODE, chunk_rows=2)  # counts added up across chunks
+    assert {c.name: (c.failed_rows, c.failing_indices) for c in report.checks} == {
+        "code: type": (0, []),
+        "code: maxLength": (2, [0, 1]),
+        "code: pattern": (1, [1]),
+        "code: pattern#2": (1, [1]),
+    }
+
+
+def test_streamed_json_lines_check_list_items_as_they_came(tmp_path: Path) -> None:
+    contract = Contract.from_document(
+        {
+            "name": "t.tags",
+            "owner": {"team": "t"},
+            "schema": {
+                "type": "object",
+                "properties": {"tags": {"type": "array", "items": {"type": "string"}}},
+            },
+        }
+    )
+    rows = [{"tags": ["x"]}, {"tags": [1]}, {"tags": ["a", True]}, {}]
+    per_record = validator_for(contract)
+    assert [i for i, r in enumerate(rows) if not per_record.is_valid(r)] == [1, 2]
+    lines = tmp_path / "tags.jsonl"
+    lines.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = validate_file(lines, contract)
+    assert {c.name: c.failing_indices for c in report.checks if c.failed_rows} == {
+        "tags: items": [1, 2]
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -13,6 +14,7 @@ import pytest
 from contracts import Contract
 from enforcers import validate
 from enforcers.batch import UnmappableField, table_spec
+from enforcers.batch.files import validate_file
 
 warnings.filterwarnings("ignore", message=".*pandas >= 3.0.0.*")
 NOW = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
@@ -403,3 +405,69 @@ def test_types() -> None:
         pl.DataFrame({"i": [1.0, 2.5, None], "s": [1, 2, None]}), contract(schema=schema)
     ).failure_counts()
     assert pl_counts == {"i: type": 1, "s: type": 2}
+
+
+def test_a_missing_required_column_fails_whatever_the_row_count(tmp_path: Path) -> None:
+    required = contract(
+        schema={
+            "type": "object",
+            "required": ["k", "g"],
+            "properties": {"k": {"type": "integer"}, "g": {"type": "string"}},
+        }
+    )
+    frames = [
+        pd.DataFrame({"k": pd.Series([], dtype="int64")}),
+        pl.DataFrame(schema={"k": pl.Int64}),
+        pd.DataFrame(),
+        pl.DataFrame(),
+    ]
+    for frame in frames:
+        report = validate(frame, required)
+        assert not report.passed
+        assert report.check("g: required").failed_rows == 0  # no row, yet a breach
+        assert not report.check("g: required").passed
+    assert [c.name for c in validate(pd.DataFrame(), required).failures] == [
+        "k: required",
+        "g: required",
+    ]
+    header = tmp_path / "empty.csv"
+    header.write_text("k\n")
+    parquet = tmp_path / "empty.parquet"
+    pl.DataFrame(schema={"k": pl.Int64}).write_parquet(parquet)
+    for path in (header, parquet):
+        assert [c.name for c in validate_file(path, required).failures] == ["g: required"]
+
+
+@pytest.mark.parametrize("frame_kind", ["pandas", "polars"])
+def test_quality_of_an_object_field_reads_its_fields(frame_kind: str) -> None:
+    objects = contract(
+        schema={
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "cust": {
+                    "type": "object",
+                    "properties": {"name": {"type": "string"}, "zip": {"type": "string"}},
+                },
+            },
+        },
+        quality=[
+            {"name": "nulls", "type": "null_rate", "field": "cust", "must_be_less_than": 0.5},
+            {
+                "name": "dups",
+                "type": "duplicate_rate",
+                "fields": ["cust"],
+                "must_be_less_than": 0.5,
+            },
+        ],
+    )
+    rows = [
+        {"id": 1, "cust": {"name": "a", "zip": "1"}},
+        {"id": 2, "cust": {"name": "a", "zip": None}},  # null only when all its fields are
+        {"id": 3, "cust": {"name": "a", "zip": "1"}},  # a repeat of the first
+        {"id": 4, "cust": None},
+    ]
+    frame = pd.DataFrame(rows) if frame_kind == "pandas" else pl.DataFrame(rows)
+    report = validate(frame, objects)
+    assert report.check("nulls").measured == 0.25
+    assert report.check("dups").measured == 0.25

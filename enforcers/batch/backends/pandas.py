@@ -30,6 +30,7 @@ from enforcers.batch.plan import (
     RowCheck,
     RowOutcome,
     absent_container_note,
+    field_columns,
     nullable_check,
     pii_redact,
     present_check,
@@ -646,8 +647,10 @@ def _schema(
 def _present_fn(name: str, parent: str) -> Callable[[pd.DataFrame], pd.Series]:
     def fn(df: pd.DataFrame) -> pd.Series:
         siblings = [c for c in df.columns if c.startswith(parent + ".") and c != name]
-        parent_there = df[siblings].notna().any(axis=1) if siblings else _all(df.iloc[:, 0], False)
-        value = df[name].notna() if name in df.columns else _all(df.iloc[:, 0], False)
+        # By the index, not a column: a frame may have none (empty, or none declared).
+        nowhere = pd.Series(False, index=df.index, dtype=bool)
+        parent_there = df[siblings].notna().any(axis=1) if siblings else nowhere
+        value = df[name].notna() if name in df.columns else nowhere
         return value | ~parent_there
 
     return fn
@@ -993,7 +996,9 @@ class PandasBackend:
             missing = failing.get(f"{c.name}|column_in_dataframe")
             if missing is not None:
                 row_check = by_name[f"{c.name}|column_in_dataframe"]
-                outcomes.append((row_check, self._outcome(frame, missing, plan, original_index)))
+                outcome = self._outcome(frame, missing, plan, original_index)
+                outcome.column_missing = True
+                outcomes.append((row_check, outcome))
             elif c.name in columns and not c.nullable:
                 nulls = failing.get(f"{c.name}|not_nullable", _EMPTY)
                 row_check = by_name[f"{c.name}|not_nullable"]
@@ -1053,10 +1058,15 @@ class PandasBackend:
     def measures(self, frame: pd.DataFrame, plan: Plan, memo: ColumnMemo) -> Measures:
         n = len(frame)
         m = Measures(rows=n)
+        columns = [str(c) for c in frame.columns]
         for col in plan.null_columns:
-            m.nulls[col] = int(memo.nulls(frame[col]).sum()) if col in frame.columns else n
+            held = field_columns(plan.spec, col, columns)
+            nulls = np.logical_and.reduce([memo.nulls(frame[c]) for c in held]) if held else None
+            m.nulls[col] = int(nulls.sum()) if nulls is not None else n
         for key in plan.repeat_keys:
-            cols = [c for c in (key or tuple(frame.columns)) if c in frame.columns]
+            cols = (
+                [c for k in key for c in field_columns(plan.spec, k, columns)] if key else columns
+            )
             if not cols or n == 0:
                 m.repeats[key] = max(n - 1, 0) if n else 0
                 continue
@@ -1105,9 +1115,9 @@ def _failures(cases: pd.DataFrame, n: int) -> dict[str, Any]:
     """pandera's failure cases → {check name or 'column|pandera check': row positions}."""
     out: dict[str, Any] = {}
     for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=False):
-        if check == "column_in_dataframe":
-            key = f"{group['failure_case'].iloc[0]}|{check}"
-            out[key] = np.arange(n, dtype=np.int64)
+        if check == "column_in_dataframe":  # one case per missing column, all in a group
+            for missing in group["failure_case"]:
+                out[f"{missing}|{check}"] = np.arange(n, dtype=np.int64)
             continue
         key = f"{column}|{check}" if check == "not_nullable" else str(check)
         idx = pd.to_numeric(group["index"], errors="coerce").dropna().astype(np.int64).unique()

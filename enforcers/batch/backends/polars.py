@@ -27,6 +27,7 @@ from enforcers.batch.plan import (
     RowCheck,
     RowOutcome,
     absent_container_note,
+    field_columns,
     nullable_check,
     pii_redact,
     present_check,
@@ -624,6 +625,7 @@ class PolarsBackend:
         keysets: dict[tuple[str, ...], KeySet] | None = None,
         offset: int = 0,
         cast_failures: Mapping[str, pl.Series] | None = None,
+        item_failures: Mapping[str, pl.Series] | None = None,
     ) -> None:
         # Set when validating the chunks of one dataset: uniqueness spans all chunks, row
         # positions continue from `offset`, and `cast_failures` marks the cells a text
@@ -631,6 +633,9 @@ class PolarsBackend:
         self.keysets = keysets
         self.offset = offset
         self.cast_failures = dict(cast_failures or {})
+        # Per list column a reader had to coerce (JSON items of mixed types): the rows whose
+        # items, as read, fail the element schema; they stand in for the `items` check.
+        self.item_failures = dict(item_failures or {})
         self._repeats: dict[tuple[str, ...], np.ndarray[Any, np.dtype[np.bool_]]] = {}
 
     def evaluate(self, df: Any, plan: Plan) -> Evaluation:
@@ -649,15 +654,15 @@ class PolarsBackend:
         n = frame.height
         self._repeats = {}
         casts = {k: v for k, v in self.cast_failures.items() if k in frame.schema}
-        work = (
-            frame.with_columns([v.alias(f"__cast:{k}") for k, v in casts.items()])
-            if casts
-            else frame
-        )
+        items = {k: v for k, v in self.item_failures.items() if k in frame.schema}
+        marks = [v.alias(f"__cast:{k}") for k, v in casts.items()]
+        marks += [v.alias(f"__items:{k}") for k, v in items.items()]
+        work = frame.with_columns(marks) if marks else frame
         schema = frame.schema
         columns = list(schema)
         notes = []
         checks: list[tuple[RowCheck, Expr | None]] = []  # None: every row fails
+        absent: set[RowCheck] = set()  # required columns the frame lacks
         formats: dict[int, tuple[str, str]] = {}  # check index: (column, format)
         for c in spec.columns:
             if c.name not in schema:
@@ -667,6 +672,7 @@ class PolarsBackend:
                     notes.append(absent_container_note(c))
                 elif c.required:
                     checks.append((required_check(c), None))
+                    absent.add(required_check(c))
                 elif c.present_with is not None:
                     checks.append((present_check(c), _present(c, columns)))
                 continue
@@ -686,6 +692,8 @@ class PolarsBackend:
             for vc in c.checks:
                 source = _value_source(c.name, dtype, c, vc)
                 fails = pl.lit(False) if source is None else ~value_pass(source, dtype, vc, c)
+                if vc.kind == "items" and c.name in items:
+                    fails = pl.col(f"__items:{c.name}")
                 if source is not None and vc.kind == "format":
                     formats[len(checks)] = (c.name, str(vc.arg))
                 checks.append((value_check(c, vc), fails))
@@ -765,7 +773,9 @@ class PolarsBackend:
         error_rows = np.zeros(n, dtype=bool)
         for row_check, mask in zip(checks_all, masks_all, strict=True):
             positions = np.flatnonzero(mask).astype(np.int64)
-            outcomes.append((row_check, self._outcome(frame, positions, plan)))
+            outcome = self._outcome(frame, positions, plan)
+            outcome.column_missing = row_check in absent
+            outcomes.append((row_check, outcome))
             if row_check.severity is Severity.ERROR:
                 error_rows |= mask
         bad = np.flatnonzero(error_rows).astype(np.int64)
@@ -826,8 +836,10 @@ class PolarsBackend:
         schema = frame.schema
         aggs: list[Expr] = []
         for col in plan.null_columns:
-            if col in schema:
-                aggs.append(null_expr(col, schema[col]).sum().alias(f"null:{col}"))
+            held = field_columns(plan.spec, col, list(schema))
+            if held:
+                nulls = pl.all_horizontal([null_expr(c, schema[c]) for c in held])
+                aggs.append(nulls.sum().alias(f"null:{col}"))
             else:
                 m.nulls[col] = n
         for name, col, values in plan.allowed:
@@ -862,7 +874,11 @@ class PolarsBackend:
             for name, _, _ in plan.allowed:
                 m.allowed.setdefault(name, (0, 0))
         for key in plan.repeat_keys:
-            cols = [c for c in (key or tuple(schema)) if c in schema]
+            cols = (
+                [c for k in key for c in field_columns(plan.spec, k, list(schema))]
+                if key
+                else list(schema)
+            )
             if not n:
                 m.repeats[key] = 0
                 continue

@@ -28,6 +28,7 @@ from enforcers.batch.plan import (
     RowCheck,
     RowOutcome,
     absent_container_note,
+    field_columns,
     nullable_check,
     pii_redact,
     present_check,
@@ -494,6 +495,7 @@ class SparkBackend:
         columns = list(types)
         notes = []
         checks: list[tuple[RowCheck, Column]] = []
+        absent: set[RowCheck] = set()  # required columns the frame lacks
         for c in spec.columns:
             if c.name not in types:
                 if c.required and c.container:
@@ -502,6 +504,7 @@ class SparkBackend:
                     notes.append(absent_container_note(c))
                 elif c.required:
                     checks.append((required_check(c), F.lit(True)))
+                    absent.add(required_check(c))
                 elif c.present_with is not None:
                     checks.append((present_check(c), _present(c, columns)))
                 continue
@@ -545,7 +548,9 @@ class SparkBackend:
                 )
         repeat_exprs = []
         for i, key in enumerate(plan.repeat_keys):
-            cols = [k for k in (key or tuple(columns)) if k in types] or None
+            cols = (
+                [c for k in key for c in field_columns(plan.spec, k, columns)] if key else columns
+            ) or None
             keys = [_key(k, types[k]) for k in cols] if cols else [F.lit(1)]
             window = Window.partitionBy(*keys).orderBy(col(_ID))
             repeat_exprs.append((F.row_number().over(window) > 1).alias(f"r{i}"))
@@ -564,7 +569,7 @@ class SparkBackend:
         failed = {i: int(totals[f"c{i}"] or 0) for i in range(len(checks))}
         samples = self._samples(flagged, checks, failed, columns, plan)
         outcomes = [
-            (rc, RowOutcome(failed[i], None, samples.get(i, [])))
+            (rc, RowOutcome(failed[i], None, samples.get(i, []), column_missing=rc in absent))
             for i, (rc, _) in enumerate(checks)
         ]
         measures = Measures(rows=n)
@@ -635,8 +640,12 @@ class SparkBackend:
         aggs: list[Column] = []
         readers: list[Callable[[dict[str, Any], Measures, int], None]] = []
         for j, name in enumerate(plan.null_columns):
-            if name in types:
-                aggs.append(F.sum(null_col(name, types[name]).cast("long")).alias(f"n{j}"))
+            held = field_columns(plan.spec, name, list(types))
+            if held:
+                nulls = null_col(held[0], types[held[0]])
+                for c in held[1:]:
+                    nulls = nulls & null_col(c, types[c])
+                aggs.append(F.sum(nulls.cast("long")).alias(f"n{j}"))
 
                 def read_null(
                     t: dict[str, Any], m: Measures, n: int, j: int = j, name: str = name
