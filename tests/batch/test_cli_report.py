@@ -37,7 +37,8 @@ def expected_counts(output: str) -> dict[str, int]:
     }
 
 
-def test_batch_breaches_reach_the_registry_once_even_across_an_outage(tmp_path: Path) -> None:
+def registry_and_data(tmp_path: Path) -> tuple[str, Path]:
+    """A migrated SQLite registry database, the contract file and a CSV of the records."""
     database = f"sqlite:///{tmp_path / 'registry.db'}"
     command.upgrade(alembic_config(database), "head")
     (tmp_path / "shop.orders.json").write_text(json.dumps(DOCUMENT))
@@ -45,6 +46,11 @@ def test_batch_breaches_reach_the_registry_once_even_across_an_outage(tmp_path: 
     pl.DataFrame(records(), schema={c: None for c in COLUMNS}, infer_schema_length=None).write_csv(
         data
     )
+    return database, data
+
+
+def test_batch_breaches_reach_the_registry_once_even_across_an_outage(tmp_path: Path) -> None:
+    database, data = registry_and_data(tmp_path)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with running_registry(database, tmp_path, port=port):
@@ -73,13 +79,7 @@ def test_batch_breaches_reach_the_registry_once_even_across_an_outage(tmp_path: 
 def test_reports_refused_for_credentials_exit_2_and_say_so(tmp_path: Path) -> None:
     # Not "unreachable": the registry answered, and no later run with these credentials can
     # deliver the reports. Exit 2 even with --fail-on never, which would otherwise hide it.
-    database = f"sqlite:///{tmp_path / 'registry.db'}"
-    command.upgrade(alembic_config(database), "head")
-    (tmp_path / "shop.orders.json").write_text(json.dumps(DOCUMENT))
-    data = tmp_path / "orders.csv"
-    pl.DataFrame(records(), schema={c: None for c in COLUMNS}, infer_schema_length=None).write_csv(
-        data
-    )
+    database, data = registry_and_data(tmp_path)
     with running_registry(database, tmp_path, environ={"ACCORD_AUTH": "on"}) as url:
         result = accord(
             "validate", str(data), "--contract", str(tmp_path / "shop.orders.json"),
